@@ -1,0 +1,467 @@
+package io.l4mesh.node;
+
+import io.l4mesh.hashring.FlowHash;
+import io.l4mesh.hashring.HashAlgorithm;
+import io.l4mesh.node.admin.AdminServer;
+import io.l4mesh.node.config.ConfigLoader;
+import io.l4mesh.node.config.HostPort;
+import io.l4mesh.node.config.ListenerConfig;
+import io.l4mesh.node.config.NodeConfig;
+import io.l4mesh.node.config.PoolConfig;
+import io.l4mesh.node.config.Protocol;
+import io.l4mesh.node.health.HealthChecker;
+import io.l4mesh.node.log.Log;
+import io.l4mesh.node.metrics.MetricName;
+import io.l4mesh.node.metrics.NodeMetrics;
+import io.l4mesh.node.proxy.ListenerRuntime;
+import io.l4mesh.node.proxy.ProxyListener;
+import io.l4mesh.node.proxy.TcpListener;
+import io.l4mesh.node.proxy.UdpListener;
+import io.l4mesh.node.routing.BackendRuntime;
+import io.l4mesh.node.routing.Health;
+import io.l4mesh.node.routing.PoolEvents;
+import io.l4mesh.node.routing.PoolRuntime;
+import io.l4mesh.node.routing.RoutingSnapshot;
+import io.l4mesh.node.transport.Transport;
+import io.netty.channel.EventLoopGroup;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.logging.Logger;
+
+/**
+ * One l4mesh node: its pools, listeners, health checker and admin API, wired together.
+ *
+ * <pre>{@code
+ * try (Node node = Node.start(ConfigLoader.load(path))) {
+ *     node.awaitShutdown();
+ * }
+ * }</pre>
+ *
+ * <p>Threading: one control thread ({@code l4mesh-control}) owns every pool and listener change, health
+ * transitions and reloads; callers from other threads go through {@link #call}. Event loops read only routing
+ * snapshots and listener settings.
+ */
+public final class Node implements AutoCloseable {
+    public static final String VERSION = "0.1.0";
+    private static final Logger LOG = Log.logger(Node.class);
+    private static final long CONTROL_CALL_TIMEOUT_MS = 30_000;
+
+    private final ExecutorService control = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "l4mesh-control");
+        t.setDaemon(true);
+        return t;
+    });
+    private final long startedNanos = System.nanoTime();
+    private final Transport transport;
+    private final int workerThreads;
+    private final EventLoopGroup boss;
+    private final EventLoopGroup workers;
+    private final HealthChecker health;
+    private final NodeMetrics metrics;
+    private final HashAlgorithm algorithm = HashAlgorithm.latest();
+    /** Control thread only. */
+    private final Map<String, PoolRuntime> pools = new LinkedHashMap<>();
+    /** Control thread only. */
+    private final Map<String, ProxyListener> listeners = new LinkedHashMap<>();
+    private final Events events = new Events();
+    private volatile NodeConfig config;
+    private volatile boolean draining;
+    private AdminServer admin;
+
+    private Node(NodeConfig config) {
+        this.config = config;
+        this.transport = Transport.select(config.transport());
+        this.workerThreads = config.ioThreads() > 0 ? config.ioThreads() : Runtime.getRuntime().availableProcessors();
+        this.boss = transport.newGroup(1, "l4mesh-accept");
+        this.workers = transport.newGroup(workerThreads, "l4mesh-io");
+        this.metrics = new NodeMetrics(config.nodeId());
+        this.health = new HealthChecker(transport, control);
+    }
+
+    /**
+     * Starts a node: every pool, listener and the admin API, or nothing (on failure everything already opened is
+     * closed again and the exception says what failed).
+     */
+    public static Node start(NodeConfig config) throws Exception {
+        Node node = new Node(config);
+        try {
+            node.call(() -> {
+                for (PoolConfig p : config.pools().values()) {
+                    node.pools.put(p.name(), node.newPool(p));
+                }
+                node.bindAll(config.listeners());
+                return null;
+            });
+            if (config.admin() != null) {
+                node.admin = new AdminServer(node, config.admin());
+                node.admin.bind();
+            }
+        } catch (Exception e) {
+            node.close();
+            throw e;
+        }
+        for (String w : ConfigLoader.warnings(config)) {
+            Log.warn(LOG, "config.warning", "detail", w);
+        }
+        Log.info(LOG, "node.started", "node", config.nodeId(), "transport", node.transport.name(),
+            "listeners", config.listeners().size(), "pools", config.pools().size(),
+            "admin", node.admin == null ? "off" : HostPort.format(node.admin.boundAddress()));
+        return node;
+    }
+
+    /** Runs {@code task} on the control thread and returns its result (or throws its exception). */
+    public <T> T call(Callable<T> task) throws Exception {
+        Future<T> f = control.submit(task);
+        try {
+            return f.get(CONTROL_CALL_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof Exception ex) {
+                throw ex;
+            }
+            throw e;
+        } catch (TimeoutException e) {
+            f.cancel(true);
+            throw new IllegalStateException("control thread did not answer in " + CONTROL_CALL_TIMEOUT_MS + " ms");
+        }
+    }
+
+    public NodeConfig config() {
+        return config;
+    }
+
+    public NodeMetrics metrics() {
+        return metrics;
+    }
+
+    /** The admin API's bound address, or null when disabled. */
+    public InetSocketAddress adminAddress() {
+        return admin == null ? null : admin.boundAddress();
+    }
+
+    /** The address a listener is bound to (port 0 resolved). Any thread. */
+    public InetSocketAddress listenerAddress(String name) throws Exception {
+        return call(() -> {
+            ProxyListener l = listeners.get(name);
+            return l == null ? null : l.boundAddress();
+        });
+    }
+
+    /** A pool by name, for control-thread code ({@link #call}). */
+    public PoolRuntime pool(String name) {
+        return pools.get(name);
+    }
+
+    private PoolRuntime newPool(PoolConfig p) throws Exception {
+        PoolRuntime pool = new PoolRuntime(p, config.maglevTableSize(), algorithm, events);
+        metrics.bind(pool);
+        return pool;
+    }
+
+    private void bindAll(List<ListenerConfig> configs) throws Exception {
+        List<ProxyListener> bound = new ArrayList<>();
+        try {
+            for (ListenerConfig lc : configs) {
+                ProxyListener l = newListener(lc);
+                l.bind();
+                bound.add(l);
+                Log.info(LOG, "listener.bound", "listener", lc.name(), "protocol", lc.protocol().name().toLowerCase(),
+                    "bind", HostPort.format(l.boundAddress()), "pool", lc.pool(), "algorithm",
+                    lc.algorithm().configName());
+            }
+        } catch (Exception e) {
+            bound.forEach(ProxyListener::stopAccepting);
+            throw new IllegalStateException("cannot bind listener: " + e.getMessage(), e);
+        }
+        for (ProxyListener l : bound) {
+            listeners.put(l.runtime().name(), l);
+            metrics.bind(l.runtime());
+        }
+    }
+
+    private ProxyListener newListener(ListenerConfig lc) {
+        ListenerRuntime rt = new ListenerRuntime(lc, pools.get(lc.pool()), control);
+        return lc.protocol() == Protocol.TCP
+            ? new TcpListener(rt, transport, boss, workers)
+            : new UdpListener(rt, transport, workers, workerThreads);
+    }
+
+    /**
+     * Applies a new configuration without a restart. Listeners whose name, protocol and bind address are unchanged
+     * keep their socket and their open connections; pools keep the runtime state of backends still present. If a
+     * new listener cannot bind or a new backend cannot be resolved, nothing changes and the exception says why.
+     */
+    public void reload(NodeConfig next) throws Exception {
+        if (next.maglevTableSize() != config.maglevTableSize() || next.transport() != config.transport()
+            || next.ioThreads() != config.ioThreads() || !java.util.Objects.equals(next.admin(), config.admin())) {
+            Log.warn(LOG, "config.reload_partial", "detail",
+                "maglev.tableSize, runtime.* and admin.* take effect on restart only");
+        }
+        call(() -> {
+            applyReload(next);
+            return null;
+        });
+        Log.info(LOG, "config.reloaded", "listeners", next.listeners().size(), "pools", next.pools().size());
+    }
+
+    private void applyReload(NodeConfig next) throws Exception {
+        for (PoolConfig p : next.pools().values()) {
+            for (var b : p.backends()) {
+                try {
+                    b.address().resolve();
+                } catch (java.net.UnknownHostException e) {
+                    throw new IllegalArgumentException("pools." + p.name() + ": cannot resolve host '"
+                        + b.address().host() + "'");
+                }
+            }
+        }
+        Map<String, PoolRuntime> created = new LinkedHashMap<>();
+        for (PoolConfig p : next.pools().values()) {
+            if (!pools.containsKey(p.name())) {
+                created.put(p.name(), newPool(p));
+            }
+        }
+        Map<String, PoolRuntime> all = new LinkedHashMap<>(pools);
+        all.putAll(created);
+        List<ListenerConfig> toBind = new ArrayList<>();
+        List<ProxyListener> toStop = new ArrayList<>();
+        for (ProxyListener l : listeners.values()) {
+            ListenerConfig now = next.listener(l.runtime().name());
+            if (now == null || now.protocol() != l.runtime().config().protocol()
+                || !now.bind().equals(l.runtime().config().bind())) {
+                toStop.add(l);
+            }
+        }
+        for (ListenerConfig lc : next.listeners()) {
+            ProxyListener cur = listeners.get(lc.name());
+            if (cur == null || toStop.contains(cur)) {
+                toBind.add(lc);
+            }
+        }
+        // Stop replaced listeners first only where the new one needs the same address.
+        List<ListenerConfig> conflicting = toBind.stream().filter(lc -> toStop.stream().anyMatch(s ->
+            s.runtime().config().bind().equals(lc.bind()) && s.runtime().config().protocol() == lc.protocol())).toList();
+        List<ListenerConfig> fresh = toBind.stream().filter(lc -> !conflicting.contains(lc)).toList();
+        pools.putAll(created);
+        try {
+            bindAllReplacing(fresh, toStop, conflicting);
+        } catch (Exception e) {
+            created.keySet().forEach(pools::remove);
+            created.values().forEach(this::dropPool);
+            throw e;
+        }
+        for (PoolConfig p : next.pools().values()) {
+            if (!created.containsKey(p.name())) {
+                pools.get(p.name()).apply(p);
+            }
+        }
+        for (ListenerConfig lc : next.listeners()) {
+            ProxyListener l = listeners.get(lc.name());
+            l.runtime().update(lc, all.get(lc.pool()));
+        }
+        for (String name : new ArrayList<>(pools.keySet())) {
+            if (!next.pools().containsKey(name)) {
+                dropPool(pools.remove(name));
+            }
+        }
+        config = next;
+    }
+
+    private void bindAllReplacing(List<ListenerConfig> fresh, List<ProxyListener> toStop,
+                                  List<ListenerConfig> conflicting) throws Exception {
+        List<String> before = new ArrayList<>(listeners.keySet());
+        bindAll(fresh);
+        for (ProxyListener l : toStop) {
+            if (listeners.get(l.runtime().name()) == l) {
+                listeners.remove(l.runtime().name());
+            }
+            l.stopAccepting();
+            metrics.unbind(l.runtime());
+        }
+        try {
+            bindAll(conflicting);
+        } catch (Exception e) {
+            Log.warn(LOG, "config.reload_bind_failed", "detail", e.getMessage(), "kept", before);
+            throw e;
+        }
+    }
+
+    private void dropPool(PoolRuntime p) {
+        for (BackendRuntime b : p.backends()) {
+            health.unwatch(b);
+            metrics.unbind(b);
+        }
+        metrics.unbind(p);
+    }
+
+    /** Current status. Any thread. */
+    public NodeStatus status() throws Exception {
+        return call(this::statusNow);
+    }
+
+    private NodeStatus statusNow() {
+        List<NodeStatus.Listener> ls = new ArrayList<>();
+        long flows = 0;
+        for (ProxyListener pl : listeners.values()) {
+            ListenerRuntime l = pl.runtime();
+            ListenerConfig c = l.config();
+            flows += l.activeFlows();
+            ls.add(new NodeStatus.Listener(c.name(), c.protocol().name().toLowerCase(),
+                HostPort.format(pl.boundAddress()), c.pool(), c.algorithm().configName(), l.activeFlows(),
+                c.maxConnections(), l.acceptedTotal(), l.rejectedLimitTotal(), l.rejectedNoBackendTotal(),
+                l.rejectedConnectFailedTotal(), l.idleTimeoutsTotal(), l.resetsTotal(), l.bytesInTotal(),
+                l.bytesOutTotal()));
+        }
+        List<NodeStatus.Pool> ps = new ArrayList<>();
+        for (PoolRuntime p : pools.values()) {
+            RoutingSnapshot s = p.snapshot();
+            int[] slots = s.table().slotCounts();
+            List<NodeStatus.Backend> bs = new ArrayList<>();
+            List<BackendRuntime> list = s.backends();
+            for (int i = 0; i < list.size(); i++) {
+                BackendRuntime b = list.get(i);
+                bs.add(new NodeStatus.Backend(b.id(), b.weight(), b.draining(), b.health().name().toLowerCase(),
+                    b.healthReason(), b.eligible(), b.activeFlows(), b.totalFlows(), b.totalConnectFailures(),
+                    slots[i]));
+            }
+            ps.add(new NodeStatus.Pool(p.name(), s.version(), String.format("%016x", s.table().fingerprint()),
+                s.eligibleCount(), bs));
+        }
+        return new NodeStatus(config.nodeId(), VERSION, (System.nanoTime() - startedNanos) / 1_000_000_000L,
+            transport.name(), draining, algorithm.id(), config.maglevTableSize(), flows, ls, ps);
+    }
+
+    /**
+     * Which backend a new flow from {@code source} to {@code destination} (null: the listener's address) would
+     * get now. Any thread.
+     */
+    public NodeStatus.Lookup lookup(String listenerName, InetSocketAddress source, InetSocketAddress destination)
+        throws Exception {
+        return call(() -> {
+            ProxyListener pl = listeners.get(listenerName);
+            if (pl == null) {
+                throw new IllegalArgumentException("no listener named '" + listenerName + "'");
+            }
+            ListenerRuntime l = pl.runtime();
+            InetSocketAddress dst = destination != null ? destination : pl.boundAddress();
+            PoolRuntime p = l.pool();
+            RoutingSnapshot s = p.snapshot();
+            long seed = s.table().algorithm().flowSeed();
+            int proto = l.config().protocol().number();
+            byte[] src = source.getAddress().getAddress();
+            long h = FlowHash.of(seed, src, source.getPort(), dst.getAddress().getAddress(), dst.getPort(), proto);
+            long srcHash = FlowHash.sourceOnly(seed, src);
+            BackendRuntime b = s.peek(l.config().algorithm(), h, srcHash, p.nextTicket());
+            int slot = switch (l.config().algorithm()) {
+                case MAGLEV -> s.table().slotOf(h);
+                case SOURCE_IP -> s.table().slotOf(srcHash);
+                default -> -1;
+            };
+            return new NodeStatus.Lookup(listenerName, p.name(), l.config().algorithm().configName(),
+                HostPort.format(source), HostPort.format(dst), l.config().protocol().name().toLowerCase(),
+                b == null ? null : b.id(), String.format("%016x", h), slot);
+        });
+    }
+
+    /**
+     * Graceful stop: stops accepting on every listener (UDP listeners close, ending their sessions), waits until
+     * open TCP connections end or {@code grace} passes, then closes everything.
+     *
+     * @return the number of connections still open when the grace period ended (closed by force)
+     */
+    public int drainAndClose(Duration grace) {
+        draining = true;
+        int left = 0;
+        try {
+            List<ListenerRuntime> runtimes = call(() -> {
+                List<ListenerRuntime> r = new ArrayList<>();
+                for (ProxyListener l : listeners.values()) {
+                    l.stopAccepting();
+                    r.add(l.runtime());
+                }
+                return r;
+            });
+            Log.info(LOG, "node.draining", "grace", grace, "open", openFlows(runtimes));
+            long deadline = System.nanoTime() + grace.toNanos();
+            while ((left = openFlows(runtimes)) > 0 && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+        } catch (Exception e) {
+            Log.warn(LOG, "node.drain_failed", "detail", e.toString());
+        }
+        Log.info(LOG, "node.stopped", "forced", left);
+        close();
+        return left;
+    }
+
+    private static int openFlows(List<ListenerRuntime> runtimes) {
+        return runtimes.stream().mapToInt(ListenerRuntime::activeFlows).sum();
+    }
+
+    public boolean draining() {
+        return draining;
+    }
+
+    @Override
+    public void close() {
+        if (admin != null) {
+            admin.close();
+        }
+        try {
+            call(() -> {
+                listeners.values().forEach(ProxyListener::stopAccepting);
+                return null;
+            });
+        } catch (Exception ignored) {
+            // The control thread is gone already: nothing left to stop there.
+        }
+        boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        health.close();
+        control.shutdownNow();
+    }
+
+    /** Wires pool events to the health checker, metrics and the log. Control thread. */
+    private final class Events implements PoolEvents {
+        @Override
+        public void backendAdded(PoolRuntime pool, BackendRuntime backend) {
+            metrics.bind(pool, backend);
+            health.watch(pool, backend);
+        }
+
+        @Override
+        public void backendRemoved(PoolRuntime pool, BackendRuntime backend) {
+            health.unwatch(backend);
+            metrics.unbind(backend);
+            Log.info(LOG, "backend.removed", "pool", pool.name(), "backend", backend.id(),
+                "open", backend.activeFlows());
+        }
+
+        @Override
+        public void healthChanged(PoolRuntime pool, BackendRuntime backend, Health h, String reason) {
+            Log.info(LOG, h == Health.UP ? "backend.up" : "backend.down", "pool", pool.name(), "backend",
+                backend.id(), "reason", reason);
+        }
+
+        @Override
+        public void snapshotPublished(PoolRuntime pool, RoutingSnapshot snapshot) {
+            Log.debug(LOG, "pool.snapshot", "pool", pool.name(), "version", snapshot.version(), "eligible",
+                snapshot.eligibleCount(), "fingerprint", String.format("%016x", snapshot.table().fingerprint()));
+        }
+    }
+
+    /** The metric for config reloads, counted by the CLI's reload paths. */
+    public void countReload(boolean ok) {
+        metrics.counter(MetricName.CONFIG_RELOADS, "result", ok ? "ok" : "invalid").increment();
+    }
+}

@@ -1,0 +1,32 @@
+package io.l4mesh.node;
+
+import java.util.List;
+
+/**
+ * What a node reports about itself on {@code GET /status} (and {@code l4mesh status --json}). Field names are a
+ * stable interface for scripts.
+ */
+public record NodeStatus(String node, String version, long uptimeSeconds, String transport, boolean draining,
+                         String hashAlgorithm, int maglevTableSize, long flows, List<Listener> listeners,
+                         List<Pool> pools) {
+
+    /** A listener and its counters. */
+    public record Listener(String name, String protocol, String bind, String pool, String algorithm, int active,
+                           int maxConnections, long accepted, long rejectedLimit, long rejectedNoBackend,
+                           long rejectedConnectFailed, long idleTimeouts, long resets, long bytesIn, long bytesOut) {
+    }
+
+    /** A pool, its routing snapshot and its backends. */
+    public record Pool(String name, long version, String fingerprint, int eligible, List<Backend> backends) {
+    }
+
+    /** A backend with health and counts; {@code slots} is its share of the Maglev table. */
+    public record Backend(String address, int weight, boolean draining, String health, String healthReason,
+                          boolean eligible, int active, long flows, long connectFailures, int slots) {
+    }
+
+    /** The answer to "which backend would this flow go to". */
+    public record Lookup(String listener, String pool, String algorithm, String source, String destination,
+                         String protocol, String backend, String flowHash, int slot) {
+    }
+}

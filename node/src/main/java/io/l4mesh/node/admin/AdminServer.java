@@ -1,0 +1,421 @@
+package io.l4mesh.node.admin;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.l4mesh.node.Node;
+import io.l4mesh.node.NodeStatus;
+import io.l4mesh.node.config.BackendConfig;
+import io.l4mesh.node.config.ConfigException;
+import io.l4mesh.node.config.ConfigLoader;
+import io.l4mesh.node.config.HostPort;
+import io.l4mesh.node.config.NodeConfig;
+import io.l4mesh.node.log.Log;
+import io.l4mesh.node.metrics.MetricName;
+import io.l4mesh.node.routing.PoolException;
+import io.l4mesh.node.routing.PoolRuntime;
+import io.l4mesh.node.transport.Transport;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+
+/**
+ * The admin HTTP API. Every answer is JSON except {@code /metrics} (Prometheus text). Errors are
+ * {@code {"error": "..."}} with a 4xx status for bad requests.
+ *
+ * <pre>
+ * GET    /status                                   node, listeners, pools, backends
+ * GET    /listeners | /backends | /flows
+ * GET    /lookup?listener=L&amp;src=IP:PORT[&amp;dst=IP:PORT]   which backend would this flow go to
+ * POST   /pools/P/backends            {"address": "h:p", "weight": 1}
+ * DELETE /pools/P/backends/ADDR
+ * PUT    /pools/P/backends/ADDR/weight {"weight": 3}
+ * POST   /pools/P/backends/ADDR/drain | /undrain
+ * POST   /reload                                   re-read the config file
+ * GET    /metrics                                  Prometheus
+ * GET    /healthz                                  200, or 503 while draining
+ * </pre>
+ */
+public final class AdminServer implements AutoCloseable {
+    static final int MAX_REQUEST_BYTES = 64 * 1024;
+    private static final Logger LOG = Log.logger(AdminServer.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Node node;
+    private final HostPort bind;
+    private final EventLoopGroup loop;
+    private Channel channel;
+
+    public AdminServer(Node node, HostPort bind) {
+        this.node = node;
+        this.bind = bind;
+        this.loop = Transport.select(io.l4mesh.node.config.TransportKind.NIO).newGroup(1, "l4mesh-admin");
+    }
+
+    /** Binds the API; throws when the address is taken. */
+    public void bind() throws Exception {
+        try {
+            channel = new ServerBootstrap()
+                .group(loop)
+                .channel(io.netty.channel.socket.nio.NioServerSocketChannel.class)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast(new HttpServerCodec(4096, 8192, 8192));
+                        ch.pipeline().addLast(new HttpObjectAggregator(MAX_REQUEST_BYTES));
+                        ch.pipeline().addLast(new Handler());
+                    }
+                })
+                .bind(bind.resolve()).sync().channel();
+        } catch (Exception e) {
+            close();
+            throw new IllegalStateException("cannot bind admin API on " + bind + ": " + e.getMessage(), e);
+        }
+    }
+
+    public InetSocketAddress boundAddress() {
+        return channel == null ? null : (InetSocketAddress) channel.localAddress();
+    }
+
+    @Override
+    public void close() {
+        if (channel != null) {
+            channel.close().syncUninterruptibly();
+        }
+        loop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+    }
+
+    /** An answer: status and JSON body (or raw text for /metrics). */
+    record Reply(HttpResponseStatus status, Object body, String contentType) {
+        static Reply ok(Object body) {
+            return new Reply(HttpResponseStatus.OK, body, "application/json");
+        }
+
+        static Reply error(HttpResponseStatus status, String message) {
+            ObjectNode n = JSON.createObjectNode();
+            n.put("error", message);
+            return new Reply(status, n, "application/json");
+        }
+    }
+
+    /** A bad request: becomes a 4xx with its message. */
+    static final class ApiException extends Exception {
+        final HttpResponseStatus status;
+
+        ApiException(HttpResponseStatus status, String message) {
+            super(message);
+            this.status = status;
+        }
+    }
+
+    private final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+            Reply reply;
+            if (!req.decoderResult().isSuccess()) {
+                reply = Reply.error(HttpResponseStatus.BAD_REQUEST, "malformed HTTP request");
+            } else {
+                try {
+                    reply = route(req);
+                } catch (ApiException e) {
+                    reply = Reply.error(e.status, e.getMessage());
+                } catch (PoolException e) {
+                    reply = Reply.error(switch (e.kind()) {
+                        case NOT_FOUND -> HttpResponseStatus.NOT_FOUND;
+                        case CONFLICT -> HttpResponseStatus.CONFLICT;
+                        case INVALID -> HttpResponseStatus.BAD_REQUEST;
+                    }, e.getMessage());
+                } catch (IllegalArgumentException e) {
+                    reply = Reply.error(HttpResponseStatus.BAD_REQUEST, e.getMessage());
+                } catch (Exception e) {
+                    Log.warn(LOG, "admin.error", "path", req.uri(), "detail", e.toString());
+                    reply = Reply.error(HttpResponseStatus.INTERNAL_SERVER_ERROR, e.toString());
+                }
+            }
+            send(ctx, req, reply);
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (cause instanceof TooLongFrameException) {
+                send(ctx, null, Reply.error(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "request too large"));
+            } else {
+                ctx.close();
+            }
+        }
+    }
+
+    private void send(ChannelHandlerContext ctx, FullHttpRequest req, Reply reply) {
+        byte[] body;
+        try {
+            body = reply.body instanceof String s ? s.getBytes(StandardCharsets.UTF_8)
+                : JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(reply.body);
+        } catch (Exception e) {
+            body = ("{\"error\": \"cannot encode reply\"}").getBytes(StandardCharsets.UTF_8);
+        }
+        String klass = reply.status.code() / 100 + "xx";
+        node.metrics().counter(MetricName.ADMIN_REQUESTS, "status", klass).increment();
+        ByteBuf content = Unpooled.wrappedBuffer(body, "\n".getBytes(StandardCharsets.UTF_8));
+        FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, reply.status, content);
+        resp.headers().set(HttpHeaderNames.CONTENT_TYPE, reply.contentType);
+        HttpUtil.setContentLength(resp, content.readableBytes());
+        boolean keepAlive = req != null && HttpUtil.isKeepAlive(req);
+        HttpUtil.setKeepAlive(resp, keepAlive);
+        var f = ctx.writeAndFlush(resp);
+        if (!keepAlive) {
+            f.addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    private Reply route(FullHttpRequest req) throws Exception {
+        QueryStringDecoder qs = new QueryStringDecoder(req.uri());
+        List<String> p = new ArrayList<>();
+        for (String s : qs.rawPath().split("/")) {
+            if (!s.isEmpty()) {
+                p.add(QueryStringDecoder.decodeComponent(s));
+            }
+        }
+        HttpMethod m = req.method();
+        String first = p.isEmpty() ? "" : p.get(0);
+        switch (first) {
+            case "status" -> {
+                return get(m, p, 1, () -> node.status());
+            }
+            case "listeners" -> {
+                return get(m, p, 1, () -> node.status().listeners());
+            }
+            case "backends" -> {
+                return get(m, p, 1, () -> node.status().pools());
+            }
+            case "flows" -> {
+                return get(m, p, 1, this::flows);
+            }
+            case "lookup" -> {
+                return get(m, p, 1, () -> lookup(qs.parameters()));
+            }
+            case "metrics" -> {
+                expect(m, HttpMethod.GET, p, 1);
+                return new Reply(HttpResponseStatus.OK, node.metrics().scrape(), "text/plain; version=0.0.4");
+            }
+            case "healthz" -> {
+                expect(m, HttpMethod.GET, p, 1);
+                return node.draining() ? Reply.error(HttpResponseStatus.SERVICE_UNAVAILABLE, "draining")
+                    : Reply.ok(Map.of("status", "ok"));
+            }
+            case "reload" -> {
+                expect(m, HttpMethod.POST, p, 1);
+                return reload();
+            }
+            case "pools" -> {
+                return pools(m, p, req);
+            }
+            default -> throw new ApiException(HttpResponseStatus.NOT_FOUND, "no such endpoint: " + qs.rawPath());
+        }
+    }
+
+    private interface Query {
+        Object get() throws Exception;
+    }
+
+    private static Reply get(HttpMethod m, List<String> p, int segments, Query q) throws Exception {
+        expect(m, HttpMethod.GET, p, segments);
+        return Reply.ok(q.get());
+    }
+
+    private static void expect(HttpMethod m, HttpMethod wanted, List<String> p, int segments) throws ApiException {
+        if (p.size() != segments) {
+            throw new ApiException(HttpResponseStatus.NOT_FOUND, "no such endpoint: /" + String.join("/", p));
+        }
+        if (!m.equals(wanted)) {
+            throw new ApiException(HttpResponseStatus.METHOD_NOT_ALLOWED, m + " not allowed here; use " + wanted);
+        }
+    }
+
+    private Object flows() throws Exception {
+        NodeStatus s = node.status();
+        ObjectNode n = JSON.createObjectNode();
+        n.put("flows", s.flows());
+        ObjectNode per = n.putObject("listeners");
+        s.listeners().forEach(l -> per.put(l.name(), l.active()));
+        return n;
+    }
+
+    private Object lookup(Map<String, List<String>> params) throws Exception {
+        String listener = param(params, "listener", true);
+        InetSocketAddress src = address("src", param(params, "src", true));
+        String dstText = param(params, "dst", false);
+        return node.lookup(listener, src, dstText == null ? null : address("dst", dstText));
+    }
+
+    private static String param(Map<String, List<String>> params, String name, boolean required) throws ApiException {
+        List<String> v = params.get(name);
+        if (v == null || v.isEmpty() || v.get(0).isEmpty()) {
+            if (required) {
+                throw new ApiException(HttpResponseStatus.BAD_REQUEST, "query parameter '" + name + "' is required");
+            }
+            return null;
+        }
+        return v.get(0);
+    }
+
+    private static InetSocketAddress address(String name, String text) throws ApiException {
+        HostPort hp = HostPort.parse(text, true);
+        if (hp == null || !isLiteral(hp.host())) {
+            throw new ApiException(HttpResponseStatus.BAD_REQUEST, name + ": '" + text + "' is not ip:port");
+        }
+        try {
+            return hp.resolve();
+        } catch (Exception e) {
+            throw new ApiException(HttpResponseStatus.BAD_REQUEST, name + ": '" + text + "' is not ip:port");
+        }
+    }
+
+    private static boolean isLiteral(String host) {
+        return host.contains(":") || host.matches("\\d{1,3}(\\.\\d{1,3}){3}");
+    }
+
+    private Reply reload() {
+        NodeConfig current = node.config();
+        if (current.source() == null) {
+            return Reply.error(HttpResponseStatus.CONFLICT, "this node was not started from a config file");
+        }
+        try {
+            NodeConfig next = ConfigLoader.load(current.source());
+            node.reload(next);
+            node.countReload(true);
+            return Reply.ok(Map.of("reloaded", current.source().toString()));
+        } catch (ConfigException e) {
+            node.countReload(false);
+            return Reply.error(HttpResponseStatus.BAD_REQUEST, e.getMessage() + " (nothing changed)");
+        } catch (Exception e) {
+            node.countReload(false);
+            return Reply.error(HttpResponseStatus.BAD_REQUEST, "reload failed: " + e.getMessage()
+                + " (nothing changed)");
+        }
+    }
+
+    /** /pools/P/backends[/ADDR[/weight|drain|undrain]] */
+    private Reply pools(HttpMethod m, List<String> p, FullHttpRequest req) throws Exception {
+        if (p.size() < 3 || !p.get(2).equals("backends")) {
+            if (p.size() == 2 && m.equals(HttpMethod.GET)) {
+                String name = p.get(1);
+                return Reply.ok(node.status().pools().stream().filter(x -> x.name().equals(name)).findFirst()
+                    .orElseThrow(() -> new ApiException(HttpResponseStatus.NOT_FOUND, "no pool named '" + name + "'")));
+            }
+            throw new ApiException(HttpResponseStatus.NOT_FOUND, "no such endpoint: /" + String.join("/", p));
+        }
+        String poolName = p.get(1);
+        if (p.size() == 3) {
+            if (m.equals(HttpMethod.GET)) {
+                return pools(HttpMethod.GET, List.of("pools", poolName), req);
+            }
+            expect(m, HttpMethod.POST, p, 3);
+            JsonNode body = body(req);
+            BackendConfig b;
+            try {
+                b = ConfigLoader.backend("backend", body);
+            } catch (ConfigException e) {
+                throw new ApiException(HttpResponseStatus.BAD_REQUEST, e.getMessage().replaceFirst("^config: ", ""));
+            }
+            onPool(poolName, pool -> pool.add(b));
+            Log.info(LOG, "backend.added", "pool", poolName, "backend", b.id(), "weight", b.weight());
+            return new Reply(HttpResponseStatus.CREATED, Map.of("pool", poolName, "backend", b.id(),
+                "weight", b.weight(), "draining", b.draining()), "application/json");
+        }
+        String id = canonical(p.get(3));
+        if (p.size() == 4) {
+            expect(m, HttpMethod.DELETE, p, 4);
+            onPool(poolName, pool -> pool.remove(id));
+            Log.info(LOG, "backend.removed_by_api", "pool", poolName, "backend", id);
+            return Reply.ok(Map.of("pool", poolName, "removed", id));
+        }
+        String action = p.get(4);
+        switch (action) {
+            case "weight" -> {
+                if (!m.equals(HttpMethod.PUT) && !m.equals(HttpMethod.POST)) {
+                    throw new ApiException(HttpResponseStatus.METHOD_NOT_ALLOWED, m + " not allowed here; use PUT");
+                }
+                JsonNode w = body(req).get("weight");
+                if (w == null || !w.isIntegralNumber() || !w.canConvertToInt()) {
+                    throw new ApiException(HttpResponseStatus.BAD_REQUEST, "body needs {\"weight\": <whole number>}");
+                }
+                onPool(poolName, pool -> pool.weight(id, w.intValue()));
+                Log.info(LOG, "backend.weight", "pool", poolName, "backend", id, "weight", w.intValue());
+                return Reply.ok(Map.of("pool", poolName, "backend", id, "weight", w.intValue()));
+            }
+            case "drain", "undrain" -> {
+                expect(m, HttpMethod.POST, p, 5);
+                boolean drain = action.equals("drain");
+                onPool(poolName, pool -> pool.draining(id, drain));
+                Log.info(LOG, drain ? "backend.drain" : "backend.undrain", "pool", poolName, "backend", id);
+                return Reply.ok(Map.of("pool", poolName, "backend", id, "draining", drain));
+            }
+            default -> throw new ApiException(HttpResponseStatus.NOT_FOUND, "no such endpoint: /" + String.join("/", p));
+        }
+    }
+
+    /** The canonical id of a backend named in a path: {@code 10.0.0.1:80} or {@code [fd00::1]:80}. */
+    private static String canonical(String id) throws ApiException {
+        HostPort hp = HostPort.parse(id, false);
+        if (hp == null) {
+            throw new ApiException(HttpResponseStatus.BAD_REQUEST, "'" + id + "' is not host:port");
+        }
+        return hp.toString();
+    }
+
+    private interface PoolChange {
+        void apply(PoolRuntime pool) throws PoolException;
+    }
+
+    private void onPool(String poolName, PoolChange change) throws Exception {
+        node.call(() -> {
+            PoolRuntime pool = node.pool(poolName);
+            if (pool == null) {
+                throw new ApiException(HttpResponseStatus.NOT_FOUND, "no pool named '" + poolName + "'");
+            }
+            change.apply(pool);
+            return null;
+        });
+    }
+
+    private static JsonNode body(FullHttpRequest req) throws ApiException {
+        String text = req.content().toString(StandardCharsets.UTF_8);
+        try {
+            JsonNode n = JSON.readTree(text);
+            if (n == null || !n.isObject()) {
+                throw new ApiException(HttpResponseStatus.BAD_REQUEST, "body must be a JSON object");
+            }
+            return n;
+        } catch (ApiException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new ApiException(HttpResponseStatus.BAD_REQUEST, "body is not valid JSON");
+        }
+    }
+}

@@ -1,0 +1,40 @@
+package io.l4mesh.node.cli;
+
+import io.l4mesh.node.Node;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** Entry point of the {@code l4mesh} command. */
+@Command(name = "l4mesh", mixinStandardHelpOptions = true, version = "l4mesh " + Node.VERSION,
+    description = "A distributed Layer-4 load balancer: Maglev hashing, TCP/UDP proxy.",
+    subcommands = {RunCommand.class, CheckCommand.class, StatusCommand.class, BackendCommand.class,
+        ReloadCommand.class, LookupCommand.class, DemoCommand.class, ProbeCommand.class,
+        CommandLine.HelpCommand.class})
+public final class L4meshCli implements Runnable {
+    /** Bad usage or invalid config. */
+    public static final int EXIT_USAGE = 2;
+    /** A failure at run time. */
+    public static final int EXIT_FAILURE = 1;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The configured command line (also used by tests). */
+    public static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new L4meshCli());
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            cmd.getErr().println("l4mesh: " + ex.getMessage());
+            return EXIT_FAILURE;
+        });
+        return cl;
+    }
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+}

@@ -1,0 +1,390 @@
+package io.l4mesh.node.config;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.l4mesh.hashring.MaglevTable;
+import io.l4mesh.hashring.Primes;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Loads and validates a node's YAML configuration in one pass. Unknown fields are errors (a typo must not
+ * silently fall back to a default). The first problem found is reported as one line.
+ *
+ * <pre>{@code
+ * NodeConfig config = ConfigLoader.load(Path.of("l4mesh.yaml"));   // throws ConfigException
+ * }</pre>
+ */
+public final class ConfigLoader {
+    /** Largest Maglev table accepted (a prime; 40 MiB of int entries). */
+    public static final int MAX_TABLE_SIZE = 10_000_019;
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
+    private static final Pattern DURATION = Pattern.compile("(\\d{1,9})(ms|s|m|h)");
+    private static final ObjectMapper YAML = new ObjectMapper(
+        new YAMLFactory().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION));
+
+    private ConfigLoader() {
+    }
+
+    /** Reads and validates the file. */
+    public static NodeConfig load(Path file) throws ConfigException {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (NoSuchFileException e) {
+            throw new ConfigException("", "file '" + file + "' does not exist");
+        } catch (IOException e) {
+            throw new ConfigException("", "cannot read '" + file + "': " + e.getMessage());
+        }
+        return parse(text, file);
+    }
+
+    /** Validates YAML text; {@code source} is recorded for reloads and may be null. */
+    public static NodeConfig parse(String yaml, Path source) throws ConfigException {
+        JsonNode root;
+        try {
+            root = YAML.readTree(yaml);
+        } catch (JsonProcessingException e) {
+            String msg = e.getOriginalMessage().replace('\n', ' ');
+            int line = e.getLocation() == null ? -1 : e.getLocation().getLineNr();
+            throw new ConfigException("", "not valid YAML" + (line > 0 ? " (line " + line + ")" : "") + ": " + msg);
+        }
+        if (root == null || root.isMissingNode() || root.isNull()) {
+            throw new ConfigException("", "the file is empty");
+        }
+        Obj top = new Obj("", root, "node", "admin", "runtime", "maglev", "listeners", "pools");
+
+        Obj node = top.obj("node", "id");
+        String nodeId = node.string("id", defaultNodeId());
+        checkName(node.path("id"), nodeId);
+
+        Obj admin = top.obj("admin", "bind", "enabled");
+        HostPort adminBind = admin.bool("enabled", true)
+            ? admin.hostPort("bind", NodeConfig.DEFAULT_ADMIN, true) : null;
+
+        Obj runtime = top.obj("runtime", "ioThreads", "transport", "shutdownGrace");
+        int ioThreads = runtime.integer("ioThreads", 0, 0, 256);
+        TransportKind transport = runtime.enumValue("transport", TransportKind.class, TransportKind.AUTO);
+        Duration grace = runtime.duration("shutdownGrace", NodeConfig.DEFAULT_SHUTDOWN_GRACE, true);
+
+        Obj maglev = top.obj("maglev", "tableSize");
+        int tableSize = maglev.integer("tableSize", MaglevTable.DEFAULT_SIZE, 7, MAX_TABLE_SIZE);
+        if (!Primes.isPrime(tableSize)) {
+            throw new ConfigException(maglev.path("tableSize"), tableSize + " is not prime (Maglev needs a prime M)");
+        }
+
+        Map<String, PoolConfig> pools = pools(top);
+        List<ListenerConfig> listeners = listeners(top, pools);
+        return new NodeConfig(source, nodeId, adminBind, ioThreads, transport, tableSize, grace, listeners, pools);
+    }
+
+    /** Non-fatal advice about a valid config, one line each. */
+    public static List<String> warnings(NodeConfig config) {
+        List<String> warnings = new ArrayList<>();
+        for (PoolConfig pool : config.pools().values()) {
+            if (MaglevTable.isUndersized(config.maglevTableSize(), pool.backends().size())) {
+                warnings.add("config: maglev.tableSize: " + config.maglevTableSize() + " is less than "
+                    + MaglevTable.MIN_SLOTS_PER_BACKEND + " x " + pool.backends().size() + " backends of pool '"
+                    + pool.name() + "'; balance and disruption degrade");
+            }
+        }
+        return warnings;
+    }
+
+    private static Map<String, PoolConfig> pools(Obj top) throws ConfigException {
+        Map<String, PoolConfig> pools = new LinkedHashMap<>();
+        JsonNode poolsNode = top.raw("pools");
+        String path = top.path("pools");
+        if (poolsNode == null || poolsNode.isNull()) {
+            return pools;
+        }
+        if (!poolsNode.isObject()) {
+            throw new ConfigException(path, "must be a map of pool name to pool");
+        }
+        for (Iterator<Map.Entry<String, JsonNode>> it = poolsNode.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            String name = e.getKey();
+            String poolPath = path + "." + name;
+            checkName(poolPath, name);
+            pools.put(name, pool(name, new Obj(poolPath, e.getValue(), "backends", "healthCheck", "connectTimeout",
+                "idleTimeout", "maxConnectionsPerBackend", "proxyProtocol")));
+        }
+        return pools;
+    }
+
+    private static PoolConfig pool(String name, Obj p) throws ConfigException {
+        List<BackendConfig> backends = new ArrayList<>();
+        Set<String> ids = new HashSet<>();
+        List<JsonNode> items = p.list("backends");
+        for (int i = 0; i < items.size(); i++) {
+            String path = p.path("backends") + "[" + i + "]";
+            BackendConfig b = backend(path, items.get(i));
+            if (!ids.add(b.id())) {
+                throw new ConfigException(path + ".address", "'" + b.id() + "' is listed twice in pool '" + name + "'");
+            }
+            backends.add(b);
+        }
+        Obj hc = p.obj("healthCheck", "enabled", "interval", "timeout", "rise", "fall");
+        HealthCheckConfig health = new HealthCheckConfig(hc.bool("enabled", true),
+            hc.duration("interval", HealthCheckConfig.DEFAULT_INTERVAL, false),
+            hc.duration("timeout", HealthCheckConfig.DEFAULT_TIMEOUT, false),
+            hc.integer("rise", HealthCheckConfig.DEFAULT_RISE, 1, 100),
+            hc.integer("fall", HealthCheckConfig.DEFAULT_FALL, 1, 100));
+        if (health.timeout().compareTo(health.interval()) > 0) {
+            throw new ConfigException(hc.path("timeout"), "must not exceed interval (" + health.interval() + ")");
+        }
+        return new PoolConfig(name, backends, health,
+            p.duration("connectTimeout", PoolConfig.DEFAULT_CONNECT_TIMEOUT, false),
+            p.duration("idleTimeout", PoolConfig.DEFAULT_IDLE_TIMEOUT, false),
+            p.integer("maxConnectionsPerBackend", 0, 0, Integer.MAX_VALUE),
+            p.enumValue("proxyProtocol", ProxyProtocol.class, ProxyProtocol.NONE));
+    }
+
+    /** A backend is {@code host:port} or {@code {address, weight, draining}}. */
+    public static BackendConfig backend(String path, JsonNode node) throws ConfigException {
+        if (node.isTextual()) {
+            return new BackendConfig(parseHostPort(path, node.asText(), false), BackendConfig.DEFAULT_WEIGHT, false);
+        }
+        Obj b = new Obj(path, node, "address", "weight", "draining");
+        HostPort address = b.hostPort("address", null, false);
+        return new BackendConfig(address, b.integer("weight", BackendConfig.DEFAULT_WEIGHT, 0,
+            io.l4mesh.hashring.Backend.MAX_WEIGHT), b.bool("draining", false));
+    }
+
+    private static List<ListenerConfig> listeners(Obj top, Map<String, PoolConfig> pools) throws ConfigException {
+        List<ListenerConfig> listeners = new ArrayList<>();
+        Set<String> names = new HashSet<>();
+        Set<String> binds = new HashSet<>();
+        List<JsonNode> items = top.list("listeners");
+        for (int i = 0; i < items.size(); i++) {
+            Obj l = new Obj(top.path("listeners") + "[" + i + "]", items.get(i),
+                "name", "bind", "protocol", "pool", "algorithm", "maxConnections", "idleTimeout");
+            String name = l.string("name", null);
+            checkName(l.path("name"), name);
+            if (!names.add(name)) {
+                throw new ConfigException(l.path("name"), "listener '" + name + "' is defined twice");
+            }
+            HostPort bind = l.hostPort("bind", null, true);
+            Protocol protocol = l.enumValue("protocol", Protocol.class, Protocol.TCP);
+            if (!binds.add(protocol + " " + bind)) {
+                throw new ConfigException(l.path("bind"), protocol.name().toLowerCase(Locale.ROOT) + " " + bind
+                    + " is bound by another listener");
+            }
+            String pool = l.string("pool", null);
+            PoolConfig poolConfig = pools.get(pool);
+            if (poolConfig == null) {
+                throw new ConfigException(l.path("pool"), "no pool named '" + pool + "' (pools: "
+                    + String.join(", ", pools.keySet()) + ")");
+            }
+            if (protocol == Protocol.UDP && poolConfig.proxyProtocol() != ProxyProtocol.NONE) {
+                throw new ConfigException(l.path("pool"), "pool '" + pool
+                    + "' sends PROXY protocol headers, which udp listeners do not support");
+            }
+            String algoName = l.string("algorithm", Algorithm.MAGLEV.configName());
+            Algorithm algorithm = Algorithm.byConfigName(algoName);
+            if (algorithm == null) {
+                throw new ConfigException(l.path("algorithm"), "'" + algoName
+                    + "' is not one of maglev, round-robin, least-connections, source-ip");
+            }
+            int maxConnections = l.integer("maxConnections", ListenerConfig.DEFAULT_MAX_CONNECTIONS, 1, 10_000_000);
+            Duration idle = l.duration("idleTimeout", null, false);
+            listeners.add(new ListenerConfig(name, bind, protocol, pool, algorithm, maxConnections, idle));
+        }
+        return listeners;
+    }
+
+    static HostPort parseHostPort(String path, String text, boolean allowPortZero) throws ConfigException {
+        HostPort hp = HostPort.parse(text, allowPortZero);
+        if (hp == null) {
+            throw new ConfigException(path, "'" + text + "' is not host:port");
+        }
+        try {
+            InetAddress.getByName(hp.host());
+        } catch (UnknownHostException e) {
+            throw new ConfigException(path, "cannot resolve host '" + hp.host() + "'");
+        }
+        return hp;
+    }
+
+    static Duration parseDuration(String path, String text) throws ConfigException {
+        Matcher m = DURATION.matcher(text.trim());
+        if (!m.matches()) {
+            throw new ConfigException(path, "'" + text + "' is not a duration (like 500ms, 2s, 5m, 1h)");
+        }
+        long n = Long.parseLong(m.group(1));
+        return switch (m.group(2)) {
+            case "ms" -> Duration.ofMillis(n);
+            case "s" -> Duration.ofSeconds(n);
+            case "m" -> Duration.ofMinutes(n);
+            default -> Duration.ofHours(n);
+        };
+    }
+
+    private static void checkName(String path, String name) throws ConfigException {
+        if (!NAME.matcher(name).matches()) {
+            throw new ConfigException(path, "'" + name + "' is not a valid name (letters, digits, . _ -; up to 64)");
+        }
+    }
+
+    private static String defaultNodeId() {
+        try {
+            String host = InetAddress.getLocalHost().getHostName();
+            return NAME.matcher(host).matches() ? host : "l4mesh";
+        } catch (UnknownHostException e) {
+            return "l4mesh";
+        }
+    }
+
+    /** A YAML mapping read field by field, knowing its own path for error messages. */
+    private static final class Obj {
+        private final String path;
+        private final JsonNode node;
+
+        Obj(String path, JsonNode node, String... allowed) throws ConfigException {
+            this.path = path;
+            if (node != null && !node.isNull() && !node.isObject()) {
+                throw new ConfigException(path, "must be a mapping of fields");
+            }
+            this.node = node;
+            if (node != null) {
+                Set<String> allow = Set.of(allowed);
+                for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
+                    String f = it.next();
+                    if (!allow.contains(f)) {
+                        throw new ConfigException(path(f), "unknown field (expected one of " + String.join(", ", allowed)
+                            + ")");
+                    }
+                }
+            }
+        }
+
+        String path(String field) {
+            return path.isEmpty() ? field : path + "." + field;
+        }
+
+        JsonNode raw(String field) {
+            return node == null ? null : node.get(field);
+        }
+
+        private JsonNode present(String field) {
+            JsonNode v = raw(field);
+            return v == null || v.isNull() ? null : v;
+        }
+
+        Obj obj(String field, String... allowed) throws ConfigException {
+            return new Obj(path(field), present(field), allowed);
+        }
+
+        List<JsonNode> list(String field) throws ConfigException {
+            JsonNode v = present(field);
+            List<JsonNode> out = new ArrayList<>();
+            if (v == null) {
+                return out;
+            }
+            if (!v.isArray()) {
+                throw new ConfigException(path(field), "must be a list");
+            }
+            v.forEach(out::add);
+            return out;
+        }
+
+        String string(String field, String dflt) throws ConfigException {
+            JsonNode v = present(field);
+            if (v == null) {
+                if (dflt == null) {
+                    throw new ConfigException(path(field), "is required");
+                }
+                return dflt;
+            }
+            if (!v.isValueNode() || v.isBoolean()) {
+                throw new ConfigException(path(field), "must be a string");
+            }
+            return v.asText();
+        }
+
+        boolean bool(String field, boolean dflt) throws ConfigException {
+            JsonNode v = present(field);
+            if (v == null) {
+                return dflt;
+            }
+            if (!v.isBoolean()) {
+                throw new ConfigException(path(field), "'" + v.asText() + "' is not true or false");
+            }
+            return v.booleanValue();
+        }
+
+        int integer(String field, int dflt, int min, int max) throws ConfigException {
+            JsonNode v = present(field);
+            if (v == null) {
+                return dflt;
+            }
+            if (!v.isIntegralNumber() || !v.canConvertToInt()) {
+                throw new ConfigException(path(field), "'" + v.asText() + "' is not a whole number");
+            }
+            int n = v.intValue();
+            if (n < min || n > max) {
+                throw new ConfigException(path(field), n + " is not in " + min + ".." + max);
+            }
+            return n;
+        }
+
+        Duration duration(String field, Duration dflt, boolean zeroAllowed) throws ConfigException {
+            JsonNode v = present(field);
+            if (v == null) {
+                return dflt;
+            }
+            Duration d = parseDuration(path(field), v.asText());
+            if (d.isZero() && !zeroAllowed) {
+                throw new ConfigException(path(field), "must be greater than zero");
+            }
+            return d;
+        }
+
+        HostPort hostPort(String field, HostPort dflt, boolean allowPortZero) throws ConfigException {
+            JsonNode v = present(field);
+            if (v == null) {
+                if (dflt == null) {
+                    throw new ConfigException(path(field), "is required");
+                }
+                return dflt;
+            }
+            return parseHostPort(path(field), v.asText(), allowPortZero);
+        }
+
+        <E extends Enum<E>> E enumValue(String field, Class<E> type, E dflt) throws ConfigException {
+            JsonNode v = present(field);
+            if (v == null) {
+                return dflt;
+            }
+            String text = v.asText().trim().toUpperCase(Locale.ROOT).replace('-', '_');
+            for (E e : type.getEnumConstants()) {
+                if (e.name().equals(text)) {
+                    return e;
+                }
+            }
+            List<String> names = new ArrayList<>();
+            for (E e : type.getEnumConstants()) {
+                names.add(e.name().toLowerCase(Locale.ROOT).replace('_', '-'));
+            }
+            throw new ConfigException(path(field), "'" + v.asText() + "' is not one of " + String.join(", ", names));
+        }
+    }
+}

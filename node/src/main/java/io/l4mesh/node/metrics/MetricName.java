@@ -1,0 +1,70 @@
+package io.l4mesh.node.metrics;
+
+/**
+ * Every metric the node exports, with a stable name. Names are micrometer's dotted form; the Prometheus name
+ * replaces dots with underscores and adds {@code _total} to counters. Dashboards use only the Prometheus names
+ * listed here, and a test checks that each appears on {@code /metrics}.
+ *
+ * <p>Counters are monotonic totals: rates are the dashboard's job.
+ */
+public enum MetricName {
+    CONNECTIONS("l4mesh.connections", Kind.COUNTER, "TCP connections accepted, by listener"),
+    CONNECTIONS_ACTIVE("l4mesh.connections.active", Kind.GAUGE, "Open TCP connections, by listener"),
+    CONNECTIONS_REJECTED("l4mesh.connections.rejected", Kind.COUNTER,
+        "Connections or sessions refused, by listener and reason (limit, no_backend, connect_failed)"),
+    IDLE_TIMEOUTS("l4mesh.idle.timeouts", Kind.COUNTER, "Connections and sessions closed for idleness, by listener"),
+    RESETS("l4mesh.resets", Kind.COUNTER, "Connections ended by a reset from either side, by listener"),
+    BYTES("l4mesh.bytes", Kind.COUNTER, "Payload bytes relayed, by listener and direction (in: client to backend)"),
+    UDP_SESSIONS("l4mesh.udp.sessions", Kind.COUNTER, "UDP sessions created, by listener"),
+    UDP_SESSIONS_ACTIVE("l4mesh.udp.sessions.active", Kind.GAUGE, "Live UDP sessions, by listener"),
+    UDP_DATAGRAMS("l4mesh.udp.datagrams", Kind.COUNTER, "UDP datagrams relayed, by listener and direction"),
+    BACKEND_CONNECTIONS("l4mesh.backend.connections", Kind.COUNTER, "Flows sent to a backend, by pool and backend"),
+    BACKEND_CONNECTIONS_ACTIVE("l4mesh.backend.connections.active", Kind.GAUGE,
+        "Open flows on a backend, by pool and backend"),
+    BACKEND_CONNECT_FAILURES("l4mesh.backend.connect.failures", Kind.COUNTER,
+        "Failed or timed-out connects to a backend, by pool and backend"),
+    BACKEND_UP("l4mesh.backend.up", Kind.GAUGE, "1 when the backend's health is up, by pool and backend"),
+    BACKEND_ELIGIBLE("l4mesh.backend.eligible", Kind.GAUGE,
+        "1 when the backend takes new flows (up, not draining, weight > 0), by pool and backend"),
+    BACKEND_WEIGHT("l4mesh.backend.weight", Kind.GAUGE, "Configured weight, by pool and backend"),
+    HEALTH_CHECKS("l4mesh.health.checks", Kind.COUNTER, "Active health probes, by pool, backend and result"),
+    HEALTH_TRANSITIONS("l4mesh.health.transitions", Kind.COUNTER,
+        "Backend health changes, by pool, backend and new state"),
+    POOL_VERSION("l4mesh.pool.version", Kind.GAUGE, "Routing snapshot version of a pool (rises on every change)"),
+    POOL_REBUILDS("l4mesh.pool.rebuilds", Kind.COUNTER, "Routing snapshot (Maglev table) rebuilds, by pool"),
+    CONFIG_RELOADS("l4mesh.config.reloads", Kind.COUNTER, "Config reloads, by result (ok, invalid)"),
+    ADMIN_REQUESTS("l4mesh.admin.requests", Kind.COUNTER, "Admin API requests, by status class (2xx, 4xx, 5xx)"),
+    ERRORS("l4mesh.errors", Kind.COUNTER, "Unexpected errors on the data path, by kind (logged once each)");
+
+    /** Metric kinds, for the Prometheus suffix. */
+    public enum Kind { COUNTER, GAUGE }
+
+    private final String name;
+    private final Kind kind;
+    private final String description;
+
+    MetricName(String name, Kind kind, String description) {
+        this.name = name;
+        this.kind = kind;
+        this.description = description;
+    }
+
+    /** The micrometer name. */
+    public String metric() {
+        return name;
+    }
+
+    public Kind kind() {
+        return kind;
+    }
+
+    public String description() {
+        return description;
+    }
+
+    /** The name as it appears on {@code /metrics}. */
+    public String prometheusName() {
+        String base = name.replace('.', '_');
+        return kind == Kind.COUNTER ? base + "_total" : base;
+    }
+}

@@ -1,0 +1,120 @@
+package io.l4mesh.node.metrics;
+
+import io.l4mesh.node.proxy.ListenerRuntime;
+import io.l4mesh.node.routing.BackendRuntime;
+import io.l4mesh.node.routing.Health;
+import io.l4mesh.node.routing.PoolRuntime;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * The node's Prometheus registry. The data path never touches micrometer: it updates its own atomics, and the
+ * meters registered here read them at scrape time (function counters and gauges).
+ *
+ * <p>Threading: bind/unbind are called by the control thread; scrapes by the admin loop.
+ */
+public final class NodeMetrics {
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final Map<Object, List<Meter>> bound = new ConcurrentHashMap<>();
+
+    public NodeMetrics(String nodeId) {
+        registry.config().commonTags("node", nodeId);
+    }
+
+    public PrometheusMeterRegistry registry() {
+        return registry;
+    }
+
+    /** Prometheus text exposition. */
+    public String scrape() {
+        return registry.scrape();
+    }
+
+    /** Registers a listener's meters (tag {@code listener}). */
+    public void bind(ListenerRuntime l) {
+        Tags t = Tags.of("listener", l.name());
+        List<Meter> m = new ArrayList<>();
+        m.add(counter(MetricName.CONNECTIONS, t, l, ListenerRuntime::acceptedTotal));
+        m.add(gauge(MetricName.CONNECTIONS_ACTIVE, t, l, ListenerRuntime::activeFlows));
+        m.add(counter(MetricName.CONNECTIONS_REJECTED, t.and("reason", "limit"), l, ListenerRuntime::rejectedLimitTotal));
+        m.add(counter(MetricName.CONNECTIONS_REJECTED, t.and("reason", "no_backend"), l,
+            ListenerRuntime::rejectedNoBackendTotal));
+        m.add(counter(MetricName.CONNECTIONS_REJECTED, t.and("reason", "connect_failed"), l,
+            ListenerRuntime::rejectedConnectFailedTotal));
+        m.add(counter(MetricName.IDLE_TIMEOUTS, t, l, ListenerRuntime::idleTimeoutsTotal));
+        m.add(counter(MetricName.RESETS, t, l, ListenerRuntime::resetsTotal));
+        m.add(counter(MetricName.BYTES, t.and("direction", "in"), l, ListenerRuntime::bytesInTotal));
+        m.add(counter(MetricName.BYTES, t.and("direction", "out"), l, ListenerRuntime::bytesOutTotal));
+        if (l.config().protocol() == io.l4mesh.node.config.Protocol.UDP) {
+            m.add(counter(MetricName.UDP_SESSIONS, t, l, ListenerRuntime::acceptedTotal));
+            m.add(gauge(MetricName.UDP_SESSIONS_ACTIVE, t, l, ListenerRuntime::activeFlows));
+            m.add(counter(MetricName.UDP_DATAGRAMS, t.and("direction", "in"), l, ListenerRuntime::datagramsInTotal));
+            m.add(counter(MetricName.UDP_DATAGRAMS, t.and("direction", "out"), l, ListenerRuntime::datagramsOutTotal));
+        }
+        replace(l, m);
+    }
+
+    /** Registers a pool's meters (tag {@code pool}). */
+    public void bind(PoolRuntime p) {
+        Tags t = Tags.of("pool", p.name());
+        List<Meter> m = new ArrayList<>();
+        m.add(gauge(MetricName.POOL_VERSION, t, p, x -> x.snapshot() == null ? 0 : x.snapshot().version()));
+        m.add(counter(MetricName.POOL_REBUILDS, t, p, PoolRuntime::rebuildCount));
+        replace(p, m);
+    }
+
+    /** Registers a backend's meters (tags {@code pool}, {@code backend}). */
+    public void bind(PoolRuntime p, BackendRuntime b) {
+        Tags t = Tags.of("pool", p.name(), "backend", b.id());
+        List<Meter> m = new ArrayList<>();
+        m.add(counter(MetricName.BACKEND_CONNECTIONS, t, b, BackendRuntime::totalFlows));
+        m.add(gauge(MetricName.BACKEND_CONNECTIONS_ACTIVE, t, b, BackendRuntime::activeFlows));
+        m.add(counter(MetricName.BACKEND_CONNECT_FAILURES, t, b, BackendRuntime::totalConnectFailures));
+        m.add(gauge(MetricName.BACKEND_UP, t, b, x -> x.health() == Health.UP ? 1 : 0));
+        m.add(gauge(MetricName.BACKEND_ELIGIBLE, t, b, x -> x.eligible() ? 1 : 0));
+        m.add(gauge(MetricName.BACKEND_WEIGHT, t, b, BackendRuntime::weight));
+        m.add(counter(MetricName.HEALTH_CHECKS, t.and("result", "ok"), b, BackendRuntime::probesOkTotal));
+        m.add(counter(MetricName.HEALTH_CHECKS, t.and("result", "failed"), b, BackendRuntime::probesFailedTotal));
+        m.add(counter(MetricName.HEALTH_TRANSITIONS, t.and("state", "up"), b, BackendRuntime::transitionsUpTotal));
+        m.add(counter(MetricName.HEALTH_TRANSITIONS, t.and("state", "down"), b, BackendRuntime::transitionsDownTotal));
+        replace(b, m);
+    }
+
+    /** Removes every meter registered for {@code owner}. */
+    public void unbind(Object owner) {
+        List<Meter> old = bound.remove(owner);
+        if (old != null) {
+            old.forEach(registry::remove);
+        }
+    }
+
+    /** A plain counter owned by the registry (control-plane events, not the data path). */
+    public Counter counter(MetricName name, String... tags) {
+        return Counter.builder(name.metric()).description(name.description()).tags(tags).register(registry);
+    }
+
+    private void replace(Object owner, List<Meter> meters) {
+        unbind(owner);
+        bound.put(owner, meters);
+    }
+
+    private <T> Meter counter(MetricName name, Tags tags, T obj, ToDoubleFunction<T> f) {
+        return FunctionCounter.builder(name.metric(), obj, f).description(name.description()).tags(tags)
+            .register(registry);
+    }
+
+    private <T> Meter gauge(MetricName name, Tags tags, T obj, ToDoubleFunction<T> f) {
+        return Gauge.builder(name.metric(), obj, f).description(name.description()).tags(tags)
+            .strongReference(true).register(registry);
+    }
+}

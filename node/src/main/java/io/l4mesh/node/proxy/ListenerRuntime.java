@@ -1,0 +1,134 @@
+package io.l4mesh.node.proxy;
+
+import io.l4mesh.node.config.ListenerConfig;
+import io.l4mesh.node.routing.PoolRuntime;
+import java.time.Duration;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * A listener's settings and counters, shared by its event loops.
+ *
+ * <p>Threading: {@code config} and {@code pool} are replaced by the control thread on reload (volatile); the
+ * counters are atomics.
+ */
+public final class ListenerRuntime {
+    private volatile ListenerConfig config;
+    private volatile PoolRuntime pool;
+    private final Executor control;
+
+    final AtomicInteger active = new AtomicInteger();
+    final LongAdder accepted = new LongAdder();
+    final LongAdder rejectedLimit = new LongAdder();
+    final LongAdder rejectedNoBackend = new LongAdder();
+    final LongAdder rejectedConnectFailed = new LongAdder();
+    final LongAdder idleTimeouts = new LongAdder();
+    final LongAdder resets = new LongAdder();
+    final LongAdder bytesIn = new LongAdder();
+    final LongAdder bytesOut = new LongAdder();
+    final LongAdder datagramsIn = new LongAdder();
+    final LongAdder datagramsOut = new LongAdder();
+
+    public ListenerRuntime(ListenerConfig config, PoolRuntime pool, Executor control) {
+        this.config = config;
+        this.pool = pool;
+        this.control = control;
+    }
+
+    public ListenerConfig config() {
+        return config;
+    }
+
+    public PoolRuntime pool() {
+        return pool;
+    }
+
+    /** Reload: new settings and pool for flows that start from now on. */
+    public void update(ListenerConfig config, PoolRuntime pool) {
+        this.config = config;
+        this.pool = pool;
+    }
+
+    /** The control thread, for reporting passive health failures. */
+    public Executor control() {
+        return control;
+    }
+
+    /** Idle timeout for this listener's flows: its own, else the pool's (TCP) or the UDP default. */
+    public Duration idleTimeout() {
+        ListenerConfig c = config;
+        if (c.idleTimeout() != null) {
+            return c.idleTimeout();
+        }
+        return c.protocol() == io.l4mesh.node.config.Protocol.UDP
+            ? ListenerConfig.DEFAULT_UDP_IDLE_TIMEOUT : pool.settings().idleTimeout();
+    }
+
+    /** Reserves a connection (or session) slot under {@code maxConnections}. */
+    boolean tryAcquire() {
+        int max = config.maxConnections();
+        while (true) {
+            int n = active.get();
+            if (n >= max) {
+                rejectedLimit.increment();
+                return false;
+            }
+            if (active.compareAndSet(n, n + 1)) {
+                return true;
+            }
+        }
+    }
+
+    void release() {
+        active.decrementAndGet();
+    }
+
+    public String name() {
+        return config.name();
+    }
+
+    public int activeFlows() {
+        return active.get();
+    }
+
+    public long acceptedTotal() {
+        return accepted.sum();
+    }
+
+    public long rejectedLimitTotal() {
+        return rejectedLimit.sum();
+    }
+
+    public long rejectedNoBackendTotal() {
+        return rejectedNoBackend.sum();
+    }
+
+    public long rejectedConnectFailedTotal() {
+        return rejectedConnectFailed.sum();
+    }
+
+    public long idleTimeoutsTotal() {
+        return idleTimeouts.sum();
+    }
+
+    public long resetsTotal() {
+        return resets.sum();
+    }
+
+    public long bytesInTotal() {
+        return bytesIn.sum();
+    }
+
+    public long bytesOutTotal() {
+        return bytesOut.sum();
+    }
+
+    public long datagramsInTotal() {
+        return datagramsIn.sum();
+    }
+
+    public long datagramsOutTotal() {
+        return datagramsOut.sum();
+    }
+}

@@ -1,0 +1,17 @@
+package io.l4mesh.node.proxy;
+
+import java.net.InetSocketAddress;
+
+/** A bound listener of either protocol. Lifecycle methods are called by the control thread. */
+public interface ProxyListener {
+    /** Binds the socket(s); throws when the address is taken or not local. */
+    void bind() throws Exception;
+
+    /** Closes the listening socket(s). TCP: open connections continue. UDP: sessions end with the socket. */
+    void stopAccepting();
+
+    /** The address actually bound (resolves port 0), or null before {@link #bind}. */
+    InetSocketAddress boundAddress();
+
+    ListenerRuntime runtime();
+}

@@ -1,0 +1,327 @@
+package io.l4mesh.node.proxy;
+
+import io.l4mesh.hashring.FlowHash;
+import io.l4mesh.node.config.PoolConfig;
+import io.l4mesh.node.routing.BackendRuntime;
+import io.l4mesh.node.routing.PoolRuntime;
+import io.l4mesh.node.routing.RoutingSnapshot;
+import io.l4mesh.node.transport.Transport;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.timeout.IdleStateEvent;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+
+/**
+ * One proxied TCP connection: the client's channel, the backend's, and the relay between them.
+ *
+ * <p>Behaviour, as HAProxy in {@code mode tcp}:
+ * <ul>
+ *   <li>Backend choice by the listener's algorithm; a failed connect tries the next backend in hash order, up to
+ *       {@link #MAX_CONNECT_ATTEMPTS} backends, then resets the client.</li>
+ *   <li>Back-pressure: a side stops reading while the other side's outbound buffer is above its high water mark,
+ *       and resumes when it drains.</li>
+ *   <li>Half-close: a FIN from one side becomes a FIN (shutdown of output) toward the other, after the data
+ *       before it; the connection closes when both directions are done.</li>
+ *   <li>A reset or error on one side becomes a reset (SO_LINGER 0 close) on the other.</li>
+ *   <li>Idle timeout: no byte in either direction for the listener's idle time closes both sides.</li>
+ * </ul>
+ *
+ * <p>Threading: both channels are on the client channel's event loop, which owns every field here.
+ */
+final class TcpProxyConnection {
+    /** Backends tried for one new connection before giving up (HAProxy's {@code retries 3} gives 4). */
+    static final int MAX_CONNECT_ATTEMPTS = 3;
+
+    private final ListenerRuntime listener;
+    private final Transport transport;
+    private final Side clientSide = new Side(true);
+    private final Side backendSide = new Side(false);
+    private final BackendRuntime[] tried = new BackendRuntime[MAX_CONNECT_ATTEMPTS];
+
+    private Channel client;
+    private Channel backend;
+    private BackendRuntime chosen;
+    private PoolRuntime pool;
+    private RoutingSnapshot snapshot;
+    private long flowHash;
+    private long sourceHash;
+    private long ticket;
+    private int attempts;
+    private boolean admitted;
+    private boolean closing;
+
+    TcpProxyConnection(ListenerRuntime listener, Transport transport) {
+        this.listener = listener;
+        this.transport = transport;
+    }
+
+    /** The handler for the client's pipeline. */
+    ChannelInboundHandlerAdapter clientHandler() {
+        return clientSide;
+    }
+
+    private void start(Channel clientChannel) {
+        client = clientChannel;
+        if (!listener.tryAcquire()) {
+            reset(client);
+            return;
+        }
+        admitted = true;
+        listener.accepted.increment();
+        pool = listener.pool();
+        snapshot = pool.snapshot();
+        InetSocketAddress src = (InetSocketAddress) client.remoteAddress();
+        InetSocketAddress dst = (InetSocketAddress) client.localAddress();
+        long seed = snapshot.table().algorithm().flowSeed();
+        byte[] srcAddr = src.getAddress().getAddress();
+        flowHash = FlowHash.of(seed, srcAddr, src.getPort(), dst.getAddress().getAddress(), dst.getPort(),
+            FlowHash.PROTO_TCP);
+        sourceHash = FlowHash.sourceOnly(seed, srcAddr);
+        ticket = pool.nextTicket();
+        connectNext();
+    }
+
+    private void connectNext() {
+        PoolConfig settings = pool.settings();
+        BackendRuntime b = attempts < MAX_CONNECT_ATTEMPTS
+            ? snapshot.choose(listener.config().algorithm(), flowHash, sourceHash, ticket, tried, attempts,
+                settings.maxConnectionsPerBackend())
+            : null;
+        if (b == null) {
+            (attempts == 0 ? listener.rejectedNoBackend : listener.rejectedConnectFailed).increment();
+            reset(client);
+            return;
+        }
+        tried[attempts++] = b;
+        chosen = b;
+        Bootstrap bootstrap = new Bootstrap()
+            .group(client.eventLoop())
+            .channel(transport.socketChannel())
+            .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE,
+                settings.connectTimeout().toMillis()))
+            .option(ChannelOption.AUTO_READ, false)
+            .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+            .option(ChannelOption.TCP_NODELAY, true)
+            .option(ChannelOption.WRITE_BUFFER_WATER_MARK, TcpListener.WATER_MARK)
+            .handler(backendSide);
+        bootstrap.connect(b.socketAddress()).addListener((ChannelFutureListener) this::connected);
+    }
+
+    private void connected(ChannelFuture f) {
+        BackendRuntime b = chosen;
+        if (!f.isSuccess()) {
+            b.release();
+            int streak = b.recordConnectFailure();
+            if (streak >= pool.settings().healthCheck().fall()) {
+                PoolRuntime p = pool;
+                listener.control().execute(() -> p.onPassiveFailures(b.id(), streak));
+            }
+            if (client.isActive()) {
+                connectNext();
+            }
+            return;
+        }
+        backend = f.channel();
+        b.recordConnectSuccess();
+        b.recordFlow();
+        if (!client.isActive()) {
+            backend.close();
+            return;
+        }
+        ByteBuf header = ProxyProtocolHeader.encode(pool.settings().proxyProtocol(),
+            (InetSocketAddress) client.remoteAddress(), (InetSocketAddress) client.localAddress(), backend.alloc());
+        if (header != null) {
+            backend.writeAndFlush(header, backend.voidPromise());
+        }
+        client.config().setAutoRead(true);
+        backend.config().setAutoRead(true);
+    }
+
+    private Channel peer(boolean fromClient) {
+        return fromClient ? backend : client;
+    }
+
+    private void relay(Object msg, boolean fromClient) {
+        Channel to = peer(fromClient);
+        if (to == null || closing) {
+            io.netty.util.ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (msg instanceof ByteBuf buf) {
+            (fromClient ? listener.bytesIn : listener.bytesOut).add(buf.readableBytes());
+        }
+        to.write(msg, to.voidPromise());
+    }
+
+    private void readComplete(Channel from, boolean fromClient) {
+        Channel to = peer(fromClient);
+        if (to == null) {
+            return;
+        }
+        to.flush();
+        if (!to.isWritable()) {
+            from.config().setAutoRead(false);
+        }
+    }
+
+    private void writabilityChanged(Channel ch, boolean isClient) {
+        Channel other = peer(isClient);
+        if (ch.isWritable() && other != null && other.isActive()) {
+            other.config().setAutoRead(true);
+        }
+    }
+
+    /** EOF from one side: pass the FIN on after the data that came before it. */
+    private void inputShutdown(boolean fromClient) {
+        Channel to = peer(fromClient);
+        if (to == null || !to.isActive()) {
+            closeBoth();
+            return;
+        }
+        to.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) f -> {
+            if (f.isSuccess() && to.isActive()) {
+                ((DuplexChannel) to).shutdownOutput().addListener((ChannelFutureListener) g -> closeIfDone());
+            }
+        });
+        closeIfDone();
+    }
+
+    private void closeIfDone() {
+        if (done(client) && done(backend)) {
+            closeBoth();
+        }
+    }
+
+    private static boolean done(Channel ch) {
+        return ch == null || !ch.isActive()
+            || ((DuplexChannel) ch).isInputShutdown() && ((DuplexChannel) ch).isOutputShutdown();
+    }
+
+    private void closeBoth() {
+        closing = true;
+        if (client != null) {
+            client.close();
+        }
+        if (backend != null) {
+            backend.close();
+        }
+    }
+
+    /** A side closed: close the other after its pending data (graceful), unless a reset already went out. */
+    private void inactive(boolean isClient) {
+        if (isClient) {
+            if (admitted) {
+                admitted = false;
+                listener.release();
+            }
+        } else if (chosen != null && backend != null) {
+            chosen.release();
+            chosen = null;
+        }
+        if (closing) {
+            return;
+        }
+        closing = true;
+        Channel other = peer(isClient);
+        if (other != null && other.isActive()) {
+            other.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    /** An error on one side (a reset, usually): reset the other side and close this one. */
+    private void failed(Channel ch, boolean isClient, Throwable cause) {
+        if (!closing) {
+            closing = true;
+            if (cause instanceof IOException) {
+                listener.resets.increment();
+            }
+            Channel other = peer(isClient);
+            if (other != null) {
+                reset(other);
+            }
+        }
+        ch.close();
+    }
+
+    /** Closes with SO_LINGER 0, which sends a TCP RST instead of a FIN. */
+    private static void reset(Channel ch) {
+        if (ch.isOpen()) {
+            try {
+                ch.config().setOption(ChannelOption.SO_LINGER, 0);
+            } catch (RuntimeException ignored) {
+                // The socket is already gone; a plain close is all that is left.
+            }
+            ch.close();
+        }
+    }
+
+    /**
+     * The handler of one side's pipeline; each connection has two. Sharable only so that the backend side can be
+     * added to each connect attempt's channel in turn: it still serves one connection.
+     */
+    @ChannelHandler.Sharable
+    private final class Side extends ChannelInboundHandlerAdapter {
+        private final boolean isClient;
+
+        Side(boolean isClient) {
+            this.isClient = isClient;
+        }
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            if (isClient) {
+                start(ctx.channel());
+            }
+            ctx.fireChannelActive();
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            relay(msg, isClient);
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            readComplete(ctx.channel(), isClient);
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            writabilityChanged(ctx.channel(), isClient);
+            ctx.fireChannelWritabilityChanged();
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof ChannelInputShutdownEvent) {
+                inputShutdown(isClient);
+            } else if (evt instanceof IdleStateEvent) {
+                listener.idleTimeouts.increment();
+                closeBoth();
+            } else {
+                ctx.fireUserEventTriggered(evt);
+            }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            inactive(isClient);
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            failed(ctx.channel(), isClient, cause);
+        }
+    }
+}

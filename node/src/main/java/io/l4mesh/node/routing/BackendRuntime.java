@@ -1,0 +1,183 @@
+package io.l4mesh.node.routing;
+
+import io.l4mesh.node.config.HostPort;
+import java.net.InetSocketAddress;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * A backend of a pool at run time: its identity, its current settings and health, and its counters.
+ *
+ * <p>Threading: {@code weight}, {@code draining}, {@code removed} and {@code health} are written only by the
+ * control thread (volatile so that status reads see them); the hysteresis counters are the control thread's
+ * alone. Counters are atomics the event loops update.
+ */
+public final class BackendRuntime {
+    private final String id;
+    private final HostPort address;
+    private final InetSocketAddress socketAddress;
+
+    private volatile int weight;
+    private volatile boolean draining;
+    private volatile boolean removed;
+    private volatile Health health = Health.UP;
+    private volatile String healthReason = "initial";
+
+    /** Control thread only: consecutive probe results. */
+    int probeSuccesses;
+    int probeFailures;
+
+    final AtomicInteger active = new AtomicInteger();
+    final AtomicInteger consecutiveConnectFailures = new AtomicInteger();
+    final LongAdder flows = new LongAdder();
+    final LongAdder connectFailures = new LongAdder();
+    final LongAdder probesOk = new LongAdder();
+    final LongAdder probesFailed = new LongAdder();
+    final LongAdder transitionsUp = new LongAdder();
+    final LongAdder transitionsDown = new LongAdder();
+
+    BackendRuntime(String id, HostPort address, InetSocketAddress socketAddress, int weight, boolean draining) {
+        this.id = id;
+        this.address = address;
+        this.socketAddress = socketAddress;
+        this.weight = weight;
+        this.draining = draining;
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public HostPort address() {
+        return address;
+    }
+
+    /** The resolved address connects go to. */
+    public InetSocketAddress socketAddress() {
+        return socketAddress;
+    }
+
+    public int weight() {
+        return weight;
+    }
+
+    void weight(int weight) {
+        this.weight = weight;
+    }
+
+    public boolean draining() {
+        return draining;
+    }
+
+    void draining(boolean draining) {
+        this.draining = draining;
+    }
+
+    public boolean removed() {
+        return removed;
+    }
+
+    void markRemoved() {
+        this.removed = true;
+    }
+
+    public Health health() {
+        return health;
+    }
+
+    public String healthReason() {
+        return healthReason;
+    }
+
+    void health(Health health, String reason) {
+        this.health = health;
+        this.healthReason = reason;
+    }
+
+    /** Takes new flows: present, up, not draining, weight above zero. */
+    public boolean eligible() {
+        return !removed && !draining && health == Health.UP && weight > 0;
+    }
+
+    /** Whether a flow already on this backend may stay (draining keeps its flows; removal and down do not). */
+    public boolean keepsFlows() {
+        return !removed && health == Health.UP;
+    }
+
+    /** Reserves a flow slot unless the backend is at {@code max} (0: unlimited). */
+    public boolean tryAcquire(int max) {
+        if (max <= 0) {
+            active.incrementAndGet();
+            return true;
+        }
+        while (true) {
+            int n = active.get();
+            if (n >= max) {
+                return false;
+            }
+            if (active.compareAndSet(n, n + 1)) {
+                return true;
+            }
+        }
+    }
+
+    /** Returns a slot taken by {@link #tryAcquire}. */
+    public void release() {
+        active.decrementAndGet();
+    }
+
+    /** A flow was placed here. */
+    public void recordFlow() {
+        flows.increment();
+    }
+
+    /**
+     * A connect to this backend failed.
+     *
+     * @return the number of consecutive failures, for passive health marking
+     */
+    public int recordConnectFailure() {
+        connectFailures.increment();
+        return consecutiveConnectFailures.incrementAndGet();
+    }
+
+    /** A connect succeeded: the passive failure streak ends. */
+    public void recordConnectSuccess() {
+        if (consecutiveConnectFailures.get() != 0) {
+            consecutiveConnectFailures.set(0);
+        }
+    }
+
+    public int activeFlows() {
+        return active.get();
+    }
+
+    public long totalFlows() {
+        return flows.sum();
+    }
+
+    public long totalConnectFailures() {
+        return connectFailures.sum();
+    }
+
+    public long probesOkTotal() {
+        return probesOk.sum();
+    }
+
+    public long probesFailedTotal() {
+        return probesFailed.sum();
+    }
+
+    public long transitionsUpTotal() {
+        return transitionsUp.sum();
+    }
+
+    public long transitionsDownTotal() {
+        return transitionsDown.sum();
+    }
+
+    @Override
+    public String toString() {
+        return id;
+    }
+}

@@ -1,0 +1,224 @@
+package io.l4mesh.node.routing;
+
+import io.l4mesh.hashring.HashAlgorithm;
+import io.l4mesh.node.config.BackendConfig;
+import io.l4mesh.node.config.HostPort;
+import io.l4mesh.node.config.PoolConfig;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A pool at run time. Every method that changes it must run on the node's control thread; the data path reads
+ * only {@link #snapshot()} (one volatile read) and {@link #settings()}.
+ */
+public final class PoolRuntime {
+    private final String name;
+    private final int tableSize;
+    private final HashAlgorithm algorithm;
+    private final PoolEvents events;
+    /** Control thread only. Sorted by id, so snapshots list backends in Maglev table order. */
+    private final Map<String, BackendRuntime> backends = new TreeMap<>();
+    private final AtomicLong roundRobinTicket = new AtomicLong();
+    private final AtomicLong rebuilds = new AtomicLong();
+
+    private volatile PoolConfig settings;
+    private volatile RoutingSnapshot snapshot;
+    private long version;
+
+    /** Creates the pool with the configured backends (resolving their hosts) and publishes its first snapshot. */
+    public PoolRuntime(PoolConfig config, int tableSize, HashAlgorithm algorithm, PoolEvents events)
+        throws PoolException {
+        this.name = config.name();
+        this.tableSize = tableSize;
+        this.algorithm = algorithm;
+        this.events = events;
+        this.settings = config;
+        for (BackendConfig b : config.backends()) {
+            put(b);
+        }
+        rebuild();
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** Pool settings (timeouts, limits, PROXY protocol, health check); replaced whole on reload. */
+    public PoolConfig settings() {
+        return settings;
+    }
+
+    /** The current routing snapshot. */
+    public RoutingSnapshot snapshot() {
+        return snapshot;
+    }
+
+    /** The next round-robin ticket. */
+    public long nextTicket() {
+        return roundRobinTicket.getAndIncrement();
+    }
+
+    public long rebuildCount() {
+        return rebuilds.get();
+    }
+
+    /** Adds a backend. */
+    public BackendRuntime add(BackendConfig config) throws PoolException {
+        if (backends.containsKey(config.id())) {
+            throw new PoolException(PoolException.Kind.CONFLICT, "backend " + config.id() + " is already in pool " + name);
+        }
+        BackendRuntime b = put(config);
+        rebuild();
+        return b;
+    }
+
+    /** Removes a backend: it takes no new flows; open TCP connections to it finish on their own. */
+    public void remove(String id) throws PoolException {
+        BackendRuntime b = require(id);
+        backends.remove(id);
+        b.markRemoved();
+        events.backendRemoved(this, b);
+        rebuild();
+    }
+
+    /** Sets a backend's weight (0: no new flows). */
+    public void weight(String id, int weight) throws PoolException {
+        if (weight < 0 || weight > io.l4mesh.hashring.Backend.MAX_WEIGHT) {
+            throw new PoolException(PoolException.Kind.INVALID, "weight " + weight + " is not in 0.."
+                + io.l4mesh.hashring.Backend.MAX_WEIGHT);
+        }
+        BackendRuntime b = require(id);
+        if (b.weight() != weight) {
+            b.weight(weight);
+            rebuild();
+        }
+    }
+
+    /** Drains (no new flows, existing ones continue) or undrains a backend. */
+    public void draining(String id, boolean draining) throws PoolException {
+        BackendRuntime b = require(id);
+        if (b.draining() != draining) {
+            b.draining(draining);
+            rebuild();
+        }
+    }
+
+    /**
+     * Applies a reloaded config: adds and removes backends, updates weights, drain flags and settings, and
+     * rebuilds once. Backends present before and after keep their runtime state (health, counters, flows).
+     */
+    public void apply(PoolConfig config) throws PoolException {
+        List<BackendConfig> added = new ArrayList<>();
+        for (BackendConfig b : config.backends()) {
+            if (!backends.containsKey(b.id())) {
+                added.add(b);
+            }
+        }
+        for (BackendConfig b : added) {
+            resolve(b.address());
+        }
+        List<String> gone = new ArrayList<>();
+        for (String id : backends.keySet()) {
+            if (config.backends().stream().noneMatch(b -> b.id().equals(id))) {
+                gone.add(id);
+            }
+        }
+        for (String id : gone) {
+            BackendRuntime b = backends.remove(id);
+            b.markRemoved();
+            events.backendRemoved(this, b);
+        }
+        for (BackendConfig c : config.backends()) {
+            BackendRuntime b = backends.get(c.id());
+            if (b == null) {
+                put(c);
+            } else {
+                b.weight(c.weight());
+                b.draining(c.draining());
+            }
+        }
+        settings = config;
+        rebuild();
+    }
+
+    /** An active probe's result, with rise/fall hysteresis. */
+    public void onProbe(String id, boolean ok, String detail) {
+        BackendRuntime b = backends.get(id);
+        if (b == null) {
+            return;
+        }
+        if (ok) {
+            b.probesOk.increment();
+            b.probeFailures = 0;
+            b.probeSuccesses++;
+            if (b.health() == Health.DOWN && b.probeSuccesses >= settings.healthCheck().rise()) {
+                b.consecutiveConnectFailures.set(0);
+                transition(b, Health.UP, "probe: " + b.probeSuccesses + " successes");
+            }
+        } else {
+            b.probesFailed.increment();
+            b.probeSuccesses = 0;
+            b.probeFailures++;
+            if (b.health() == Health.UP && b.probeFailures >= settings.healthCheck().fall()) {
+                transition(b, Health.DOWN, "probe: " + b.probeFailures + " failures (" + detail + ")");
+            }
+        }
+    }
+
+    /** Live traffic failed {@code fall} connects in a row: mark down until probes bring it back. */
+    public void onPassiveFailures(String id, int consecutive) {
+        BackendRuntime b = backends.get(id);
+        if (b != null && b.health() == Health.UP && consecutive >= settings.healthCheck().fall()) {
+            b.probeSuccesses = 0;
+            transition(b, Health.DOWN, "passive: " + consecutive + " failed connects");
+        }
+    }
+
+    private void transition(BackendRuntime b, Health health, String reason) {
+        b.health(health, reason);
+        (health == Health.UP ? b.transitionsUp : b.transitionsDown).increment();
+        events.healthChanged(this, b, health, reason);
+        rebuild();
+    }
+
+    /** Backends as the control thread sees them (sorted by id). */
+    public List<BackendRuntime> backends() {
+        return List.copyOf(backends.values());
+    }
+
+    private BackendRuntime require(String id) throws PoolException {
+        BackendRuntime b = backends.get(id);
+        if (b == null) {
+            throw new PoolException(PoolException.Kind.NOT_FOUND, "no backend " + id + " in pool " + name);
+        }
+        return b;
+    }
+
+    private BackendRuntime put(BackendConfig c) throws PoolException {
+        InetSocketAddress resolved = resolve(c.address());
+        BackendRuntime b = new BackendRuntime(c.id(), c.address(), resolved, c.weight(), c.draining());
+        backends.put(c.id(), b);
+        events.backendAdded(this, b);
+        return b;
+    }
+
+    private static InetSocketAddress resolve(HostPort address) throws PoolException {
+        try {
+            return address.resolve();
+        } catch (UnknownHostException e) {
+            throw new PoolException(PoolException.Kind.INVALID, "cannot resolve host '" + address.host() + "'");
+        }
+    }
+
+    private void rebuild() {
+        RoutingSnapshot s = new RoutingSnapshot(++version, List.copyOf(backends.values()), tableSize, algorithm);
+        snapshot = s;
+        rebuilds.incrementAndGet();
+        events.snapshotPublished(this, s);
+    }
+}
