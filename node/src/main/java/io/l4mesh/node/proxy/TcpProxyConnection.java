@@ -19,8 +19,10 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
 
 /**
  * One proxied TCP connection: the client's channel, the backend's, and the relay between them.
@@ -60,6 +62,12 @@ final class TcpProxyConnection {
     private int attempts;
     private boolean admitted;
     private boolean closing;
+    /**
+     * Client data read before the backend connected. Reads are off until then, but epoll still reads once when a
+     * FIN (RDHUP) arrives early, so a short request followed by a half-close must wait here, not be lost.
+     */
+    private ArrayDeque<Object> early;
+    private boolean clientEofBeforeConnect;
 
     TcpProxyConnection(ListenerRuntime listener, Transport transport) {
         this.listener = listener;
@@ -144,8 +152,20 @@ final class TcpProxyConnection {
         if (header != null) {
             backend.writeAndFlush(header, backend.voidPromise());
         }
-        client.config().setAutoRead(true);
+        if (early != null) {
+            Object msg;
+            while ((msg = early.poll()) != null) {
+                backend.write(msg, backend.voidPromise());
+            }
+            early = null;
+            backend.flush();
+        }
         backend.config().setAutoRead(true);
+        if (clientEofBeforeConnect) {
+            inputShutdown(true);
+        } else {
+            client.config().setAutoRead(true);
+        }
     }
 
     private Channel peer(boolean fromClient) {
@@ -154,8 +174,18 @@ final class TcpProxyConnection {
 
     private void relay(Object msg, boolean fromClient) {
         Channel to = peer(fromClient);
+        if (to == null && fromClient && !closing) {
+            if (early == null) {
+                early = new ArrayDeque<>(2);
+            }
+            early.add(msg);
+            if (msg instanceof ByteBuf buf) {
+                listener.bytesIn.add(buf.readableBytes());
+            }
+            return;
+        }
         if (to == null || closing) {
-            io.netty.util.ReferenceCountUtil.release(msg);
+            ReferenceCountUtil.release(msg);
             return;
         }
         if (msg instanceof ByteBuf buf) {
@@ -177,7 +207,8 @@ final class TcpProxyConnection {
 
     private void writabilityChanged(Channel ch, boolean isClient) {
         Channel other = peer(isClient);
-        if (ch.isWritable() && other != null && other.isActive()) {
+        if (ch.isWritable() && other != null && other.isActive() && !((DuplexChannel) other).isInputShutdown()) {
+            // Never re-arm reads on a socket whose input is shut: epoll no longer watches it.
             other.config().setAutoRead(true);
         }
     }
@@ -185,6 +216,10 @@ final class TcpProxyConnection {
     /** EOF from one side: pass the FIN on after the data that came before it. */
     private void inputShutdown(boolean fromClient) {
         Channel to = peer(fromClient);
+        if (to == null && fromClient && !closing) {
+            clientEofBeforeConnect = true;
+            return;
+        }
         if (to == null || !to.isActive()) {
             closeBoth();
             return;
@@ -210,6 +245,7 @@ final class TcpProxyConnection {
 
     private void closeBoth() {
         closing = true;
+        releaseEarly();
         if (client != null) {
             client.close();
         }
@@ -233,6 +269,7 @@ final class TcpProxyConnection {
             return;
         }
         closing = true;
+        releaseEarly();
         Channel other = peer(isClient);
         if (other != null && other.isActive()) {
             other.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
@@ -243,6 +280,7 @@ final class TcpProxyConnection {
     private void failed(Channel ch, boolean isClient, Throwable cause) {
         if (!closing) {
             closing = true;
+            releaseEarly();
             if (cause instanceof IOException) {
                 listener.resets.increment();
             }
@@ -252,6 +290,13 @@ final class TcpProxyConnection {
             }
         }
         ch.close();
+    }
+
+    private void releaseEarly() {
+        if (early != null) {
+            early.forEach(ReferenceCountUtil::release);
+            early = null;
+        }
     }
 
     /** Closes with SO_LINGER 0, which sends a TCP RST instead of a FIN. */
