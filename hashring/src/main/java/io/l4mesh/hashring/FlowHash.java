@@ -36,7 +36,8 @@ public final class FlowHash {
         h = XxHash64.mixLong(h, srcLo);
         h = XxHash64.mixLong(h, dstHi);
         h = XxHash64.mixLong(h, dstLo);
-        h = XxHash64.mixLong(h, ((long) (srcPort & 0xFFFF) << 32) | ((dstPort & 0xFFFF) << 16) | (protocol & 0xFF));
+        long ports = ((long) (srcPort & 0xFFFF) << 32) | ((long) (dstPort & 0xFFFF) << 16) | (protocol & 0xFF);
+        h = XxHash64.mixLong(h, ports);
         return XxHash64.avalanche(h);
     }
 

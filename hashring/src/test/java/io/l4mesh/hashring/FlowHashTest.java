@@ -46,12 +46,23 @@ class FlowHashTest {
     }
 
     @Test
+    void highPortsKeepEveryFieldSignificant() {
+        // Ports at or above 32768 must not sign-extend over the other fields of their lane.
+        Set<Long> seen = new HashSet<>();
+        for (int port = 50000; port < 50100; port++) {
+            assertTrue(seen.add(FlowHash.ipv4(SEED, 0x7F000001, port, 0x7F000001, 40000, 6)), "port " + port);
+        }
+        assertNotEquals(FlowHash.ipv4(SEED, 1, 2, 3, 65535, 6), FlowHash.ipv4(SEED, 1, 3, 3, 65535, 6));
+        assertNotEquals(FlowHash.ipv4(SEED, 1, 2, 3, 65535, 6), FlowHash.ipv4(SEED, 1, 2, 3, 65535, 17));
+    }
+
+    @Test
     void sourcePortsSpreadOverTheTable() {
         MaglevTable t = MaglevTable.build(java.util.List.of(
             new Backend("a", 1), new Backend("b", 1), new Backend("c", 1), new Backend("d", 1)));
         int[] hits = new int[4];
         for (int port = 1024; port < 1024 + 40_000; port++) {
-            hits[t.lookup(FlowHash.ipv4(SEED, 0x7F000001, port, 0x7F000001, 7000, 6))]++;
+            hits[t.lookup(FlowHash.ipv4(SEED, 0x7F000001, port, 0x7F000001, 40_000, 6))]++;
         }
         for (int h : hits) {
             assertEquals(10_000, h, 500, "each of 4 backends takes about a quarter");

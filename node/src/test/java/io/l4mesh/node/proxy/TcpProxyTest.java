@@ -82,13 +82,7 @@ class TcpProxyTest {
         AtomicReference<byte[]> backendReceived = new AtomicReference<>();
         AtomicReference<byte[]> backendSent = new AtomicReference<>();
         TcpTestServer server = track(new TcpTestServer("bulk", (s, srv) -> {
-            CompletableFuture<Object[]> reader = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return Clients.readAll(s.getInputStream());
-                } catch (IOException e) {
-                    throw new RuntimeException(e);
-                }
-            });
+            CompletableFuture<Object[]> reader = Clients.readAllAsync(s.getInputStream());
             backendSent.set(Clients.writeRandom(s.getOutputStream(), size, 2));
             s.shutdownOutput();
             backendReceived.set((byte[]) reader.join()[0]);
@@ -96,13 +90,7 @@ class TcpProxyTest {
         Node node = node(backends(server), "");
         try (Socket c = Clients.connect(node.listenerAddress("t"))) {
             c.setSoTimeout(30_000);
-            CompletableFuture<Object[]> reader = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return Clients.readAll(c.getInputStream());
-                } catch (IOException e) {
-                    throw new RuntimeException(e);
-                }
-            });
+            CompletableFuture<Object[]> reader = Clients.readAllAsync(c.getInputStream());
             byte[] sent = Clients.writeRandom(c.getOutputStream(), size, 1);
             c.shutdownOutput();
             Object[] got = reader.get(30, TimeUnit.SECONDS);

@@ -85,6 +85,22 @@ public final class Clients {
         return new Object[] {md.digest(), count};
     }
 
+    /**
+     * Reads to EOF on a thread of its own (never the common pool: with 2 cores it has one thread, which would
+     * serialise both ends of a transfer).
+     */
+    public static java.util.concurrent.CompletableFuture<Object[]> readAllAsync(InputStream in) {
+        java.util.concurrent.CompletableFuture<Object[]> f = new java.util.concurrent.CompletableFuture<>();
+        Thread.ofPlatform().daemon().name("test-reader").start(() -> {
+            try {
+                f.complete(readAll(in));
+            } catch (Throwable e) {
+                f.completeExceptionally(e);
+            }
+        });
+        return f;
+    }
+
     public static MessageDigest sha256() {
         try {
             return MessageDigest.getInstance("SHA-256");
