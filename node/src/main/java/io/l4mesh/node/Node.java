@@ -11,6 +11,7 @@ import io.l4mesh.node.config.PoolConfig;
 import io.l4mesh.node.config.Protocol;
 import io.l4mesh.node.health.HealthChecker;
 import io.l4mesh.node.log.Log;
+import io.l4mesh.node.metrics.ErrorLog;
 import io.l4mesh.node.metrics.MetricName;
 import io.l4mesh.node.metrics.NodeMetrics;
 import io.l4mesh.node.proxy.ListenerRuntime;
@@ -69,6 +70,7 @@ public final class Node implements AutoCloseable {
     private final EventLoopGroup workers;
     private final HealthChecker health;
     private final NodeMetrics metrics;
+    private final ErrorLog errors;
     private final HashAlgorithm algorithm = HashAlgorithm.latest();
     /** Control thread only. */
     private final Map<String, PoolRuntime> pools = new LinkedHashMap<>();
@@ -86,6 +88,9 @@ public final class Node implements AutoCloseable {
         this.boss = transport.newGroup(1, "l4mesh-accept");
         this.workers = transport.newGroup(workerThreads, "l4mesh-io");
         this.metrics = new NodeMetrics(config.nodeId());
+        this.errors = new ErrorLog(metrics);
+        countReloadMetric(true, 0);
+        countReloadMetric(false, 0);
         this.health = new HealthChecker(transport, control);
     }
 
@@ -190,7 +195,7 @@ public final class Node implements AutoCloseable {
     }
 
     private ProxyListener newListener(ListenerConfig lc) {
-        ListenerRuntime rt = new ListenerRuntime(lc, pools.get(lc.pool()), control);
+        ListenerRuntime rt = new ListenerRuntime(lc, pools.get(lc.pool()), control, errors);
         return lc.protocol() == Protocol.TCP
             ? new TcpListener(rt, transport, boss, workers)
             : new UdpListener(rt, transport, workers, workerThreads);
@@ -460,8 +465,12 @@ public final class Node implements AutoCloseable {
         }
     }
 
-    /** The metric for config reloads, counted by the CLI's reload paths. */
+    /** Counts a config reload attempt (SIGHUP, {@code l4mesh reload}, {@code POST /reload}). */
     public void countReload(boolean ok) {
-        metrics.counter(MetricName.CONFIG_RELOADS, "result", ok ? "ok" : "invalid").increment();
+        countReloadMetric(ok, 1);
+    }
+
+    private void countReloadMetric(boolean ok, int n) {
+        metrics.counter(MetricName.CONFIG_RELOADS, "result", ok ? "ok" : "invalid").increment(n);
     }
 }

@@ -184,7 +184,7 @@ public final class ConfigLoader {
             }
             HostPort bind = l.hostPort("bind", null, true);
             Protocol protocol = l.enumValue("protocol", Protocol.class, Protocol.TCP);
-            if (!binds.add(protocol + " " + bind)) {
+            if (bind.port() != 0 && !binds.add(protocol + " " + bind)) {
                 throw new ConfigException(l.path("bind"), protocol.name().toLowerCase(Locale.ROOT) + " " + bind
                     + " is bound by another listener");
             }

@@ -1,6 +1,7 @@
 package io.l4mesh.node.proxy;
 
 import io.l4mesh.node.config.ListenerConfig;
+import io.l4mesh.node.metrics.ErrorLog;
 import io.l4mesh.node.routing.PoolRuntime;
 import java.time.Duration;
 import java.util.concurrent.Executor;
@@ -17,6 +18,7 @@ public final class ListenerRuntime {
     private volatile ListenerConfig config;
     private volatile PoolRuntime pool;
     private final Executor control;
+    private final ErrorLog errors;
 
     final AtomicInteger active = new AtomicInteger();
     final LongAdder accepted = new LongAdder();
@@ -30,10 +32,16 @@ public final class ListenerRuntime {
     final LongAdder datagramsIn = new LongAdder();
     final LongAdder datagramsOut = new LongAdder();
 
-    public ListenerRuntime(ListenerConfig config, PoolRuntime pool, Executor control) {
+    public ListenerRuntime(ListenerConfig config, PoolRuntime pool, Executor control, ErrorLog errors) {
         this.config = config;
         this.pool = pool;
         this.control = control;
+        this.errors = errors;
+    }
+
+    /** Where unexpected data-path errors are counted and logged once per kind. */
+    public ErrorLog errors() {
+        return errors;
     }
 
     public ListenerConfig config() {

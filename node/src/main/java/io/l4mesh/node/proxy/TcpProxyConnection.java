@@ -283,6 +283,8 @@ final class TcpProxyConnection {
             releaseEarly();
             if (cause instanceof IOException) {
                 listener.resets.increment();
+            } else {
+                listener.errors().record("tcp.relay", cause);
             }
             Channel other = peer(isClient);
             if (other != null) {

@@ -127,6 +127,9 @@ final class UdpShard extends ChannelInboundHandlerAdapter {
 
     /** A session's backend socket failed (ICMP port unreachable, usually): end the session. */
     void failed(UdpSession s, Throwable cause) {
+        if (!(cause instanceof java.io.IOException)) {
+            listener.errors().record("udp.session", cause);
+        }
         int streak = s.backend().recordConnectFailure();
         PoolRuntime pool = listener.pool();
         if (streak >= pool.settings().healthCheck().fall()) {
@@ -173,6 +176,10 @@ final class UdpShard extends ChannelInboundHandlerAdapter {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         // A listening UDP socket can report ICMP errors for earlier replies; they concern no session we keep.
-        listener.resets.increment();
+        if (cause instanceof java.io.IOException) {
+            listener.resets.increment();
+        } else {
+            listener.errors().record("udp.listener", cause);
+        }
     }
 }

@@ -313,14 +313,14 @@ class TcpProxyTest {
         Socket b = track(Clients.connect(addr));
         assertEquals("lim", Clients.askOn(a, "1"));
         assertEquals("lim", Clients.askOn(b, "2"));
-        try (Socket c = Clients.connect(addr)) {
-            c.getOutputStream().write("3\n".getBytes(StandardCharsets.UTF_8));
-            assertThrows(IOException.class, () -> {
+        assertThrows(IOException.class, () -> {
+            try (Socket c = Clients.connect(addr)) {
+                c.getOutputStream().write("3\n".getBytes(StandardCharsets.UTF_8));
                 if (c.getInputStream().read() < 0) {
                     throw new IOException("closed");
                 }
-            });
-        }
+            }
+        }, "over the limit: reset");
         assertEquals(1, listener(node).rejectedLimit());
         a.close();
         Await.until(Duration.ofSeconds(5), "slot freed", () -> activeFlows(node) == 1);
@@ -339,14 +339,14 @@ class TcpProxyTest {
         }
         assertEquals(2, who.stream().filter("a"::equals).count());
         assertEquals(2, who.stream().filter("b"::equals).count());
-        try (Socket c = Clients.connect(addr)) {
-            c.getOutputStream().write("x\n".getBytes(StandardCharsets.UTF_8));
-            assertThrows(IOException.class, () -> {
+        assertThrows(IOException.class, () -> {
+            try (Socket c = Clients.connect(addr)) {
+                c.getOutputStream().write("x\n".getBytes(StandardCharsets.UTF_8));
                 if (c.getInputStream().read() < 0) {
                     throw new IOException("closed");
                 }
-            }, "both backends full: the fifth connection is refused");
-        }
+            }
+        }, "both backends full: the fifth connection is reset");
     }
 
     @Test
