@@ -3,19 +3,27 @@ package io.l4mesh.node.proxy;
 import io.l4mesh.node.transport.Transport;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.EventExecutor;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
  * A TCP listener in proxy mode: accepts on its bind address and hands each connection to a
- * {@link TcpProxyConnection} on one of the worker event loops.
+ * {@link TcpProxyConnection}.
+ *
+ * <p>On Linux every worker event loop has its own listening socket (SO_REUSEPORT): the kernel spreads incoming
+ * connections over them and each loop accepts its own, with no hand-off between threads. Elsewhere one accept
+ * loop hands connections to the workers.
  */
 public final class TcpListener implements ProxyListener {
     /** Per-direction buffering before back-pressure stops the other side's reads. */
@@ -26,19 +34,41 @@ public final class TcpListener implements ProxyListener {
     private final Transport transport;
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
-    private Channel serverChannel;
+    private final BackendConnector connector;
+    private final List<Channel> serverChannels = new ArrayList<>();
 
     public TcpListener(ListenerRuntime runtime, Transport transport, EventLoopGroup boss, EventLoopGroup workers) {
         this.runtime = runtime;
         this.transport = transport;
         this.boss = boss;
         this.workers = workers;
+        this.connector = new BackendConnector(transport.socketChannel());
     }
 
     @Override
     public void bind() throws Exception {
-        ServerBootstrap b = new ServerBootstrap()
-            .group(boss, workers)
+        InetSocketAddress address = runtime.config().bind().resolve();
+        try {
+            if (transport.reusePort()) {
+                for (EventExecutor e : workers) {
+                    EventLoop loop = (EventLoop) e;
+                    Channel ch = bootstrap(loop, loop).option(EpollChannelOption.SO_REUSEPORT, true)
+                        .bind(address).sync().channel();
+                    serverChannels.add(ch);
+                    address = (InetSocketAddress) ch.localAddress();   // port 0: the others join this port
+                }
+            } else {
+                serverChannels.add(bootstrap(boss, workers).bind(address).sync().channel());
+            }
+        } catch (Exception e) {
+            stopAccepting();
+            throw e;
+        }
+    }
+
+    private ServerBootstrap bootstrap(EventLoopGroup parent, EventLoopGroup child) {
+        return new ServerBootstrap()
+            .group(parent, child)
             .channel(transport.serverChannel())
             .option(ChannelOption.SO_BACKLOG, ACCEPT_BACKLOG)
             .option(ChannelOption.SO_REUSEADDR, true)
@@ -51,23 +81,22 @@ public final class TcpListener implements ProxyListener {
                 protected void initChannel(SocketChannel ch) {
                     long idleMs = runtime.idleTimeout().toMillis();
                     ch.pipeline().addLast(new IdleStateHandler(0, 0, idleMs, TimeUnit.MILLISECONDS));
-                    ch.pipeline().addLast(new TcpProxyConnection(runtime, transport).clientHandler());
+                    ch.pipeline().addLast(new TcpProxyConnection(runtime, connector).clientHandler());
                 }
             });
-        ChannelFuture f = b.bind(runtime.config().bind().resolve()).sync();
-        serverChannel = f.channel();
     }
 
     @Override
     public void stopAccepting() {
-        if (serverChannel != null) {
-            serverChannel.close().syncUninterruptibly();
+        for (Channel ch : serverChannels) {
+            ch.close().syncUninterruptibly();
         }
+        serverChannels.clear();
     }
 
     @Override
     public InetSocketAddress boundAddress() {
-        return serverChannel == null ? null : (InetSocketAddress) serverChannel.localAddress();
+        return serverChannels.isEmpty() ? null : (InetSocketAddress) serverChannels.get(0).localAddress();
     }
 
     @Override

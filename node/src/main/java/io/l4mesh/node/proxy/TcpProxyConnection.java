@@ -5,8 +5,6 @@ import io.l4mesh.node.config.PoolConfig;
 import io.l4mesh.node.routing.BackendRuntime;
 import io.l4mesh.node.routing.PoolRuntime;
 import io.l4mesh.node.routing.RoutingSnapshot;
-import io.l4mesh.node.transport.Transport;
-import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -46,7 +44,7 @@ final class TcpProxyConnection {
     static final int MAX_CONNECT_ATTEMPTS = 3;
 
     private final ListenerRuntime listener;
-    private final Transport transport;
+    private final BackendConnector connector;
     private final Side clientSide = new Side(true);
     private final Side backendSide = new Side(false);
     private final BackendRuntime[] tried = new BackendRuntime[MAX_CONNECT_ATTEMPTS];
@@ -69,9 +67,9 @@ final class TcpProxyConnection {
     private ArrayDeque<Object> early;
     private boolean clientEofBeforeConnect;
 
-    TcpProxyConnection(ListenerRuntime listener, Transport transport) {
+    TcpProxyConnection(ListenerRuntime listener, BackendConnector connector) {
         this.listener = listener;
-        this.transport = transport;
+        this.connector = connector;
     }
 
     /** The handler for the client's pipeline. */
@@ -113,17 +111,9 @@ final class TcpProxyConnection {
         }
         tried[attempts++] = b;
         chosen = b;
-        Bootstrap bootstrap = new Bootstrap()
-            .group(client.eventLoop())
-            .channel(transport.socketChannel())
-            .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE,
-                settings.connectTimeout().toMillis()))
-            .option(ChannelOption.AUTO_READ, false)
-            .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-            .option(ChannelOption.TCP_NODELAY, true)
-            .option(ChannelOption.WRITE_BUFFER_WATER_MARK, TcpListener.WATER_MARK)
-            .handler(backendSide);
-        bootstrap.connect(b.socketAddress()).addListener((ChannelFutureListener) this::connected);
+        int timeoutMs = (int) Math.min(Integer.MAX_VALUE, settings.connectTimeout().toMillis());
+        connector.connect(client.eventLoop(), b.socketAddress(), backendSide, timeoutMs)
+            .addListener((ChannelFutureListener) this::connected);
     }
 
     private void connected(ChannelFuture f) {
@@ -325,6 +315,11 @@ final class TcpProxyConnection {
             this.isClient = isClient;
         }
 
+        /** An event from an earlier, failed connect attempt's channel: it concerns this connection no more. */
+        private boolean stale(ChannelHandlerContext ctx) {
+            return !isClient && ctx.channel() != backend;
+        }
+
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
             if (isClient) {
@@ -335,22 +330,35 @@ final class TcpProxyConnection {
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (stale(ctx)) {
+                ReferenceCountUtil.release(msg);
+                return;
+            }
             relay(msg, isClient);
         }
 
         @Override
         public void channelReadComplete(ChannelHandlerContext ctx) {
+            if (stale(ctx)) {
+                return;
+            }
             readComplete(ctx.channel(), isClient);
         }
 
         @Override
         public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            if (stale(ctx)) {
+                return;
+            }
             writabilityChanged(ctx.channel(), isClient);
             ctx.fireChannelWritabilityChanged();
         }
 
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (stale(ctx)) {
+                return;
+            }
             if (evt instanceof ChannelInputShutdownEvent) {
                 inputShutdown(isClient);
             } else if (evt instanceof IdleStateEvent) {
@@ -363,11 +371,18 @@ final class TcpProxyConnection {
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
+            if (stale(ctx)) {
+                return;
+            }
             inactive(isClient);
         }
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (stale(ctx)) {
+                ctx.close();
+                return;
+            }
             failed(ctx.channel(), isClient, cause);
         }
     }

@@ -1,0 +1,111 @@
+package io.l4mesh.node.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.l4mesh.node.bench.ProxyBench;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code l4mesh bench proxy}: l4mesh against HAProxy and nginx on loopback, one run, one table. */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+    description = "Benchmarks that print figures. 'bench maglev' (JMH) is run by the ./l4mesh launcher.",
+    subcommands = {BenchCommand.Proxy.class})
+public final class BenchCommand implements Runnable {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    @Command(name = "proxy", mixinStandardHelpOptions = true,
+        description = {"Measure l4mesh, HAProxy (mode tcp) and nginx (stream) in front of the same backends on loopback:",
+            "bulk throughput (iperf3), short connections/s (wrk, Connection: close), keep-alive requests/s and p99."})
+    static final class Proxy implements Callable<Integer> {
+        @Option(names = "--seconds", defaultValue = "10", description = "Length of each measurement (default 10).")
+        int seconds;
+
+        @Option(names = "--connections", defaultValue = "50", description = "wrk connections (default 50).")
+        int connections;
+
+        @Option(names = "--only", split = ",", description = "Systems to run: direct, l4mesh, haproxy, nginx.")
+        List<String> only;
+
+        @Option(names = "--json", description = "Print one JSON document with each system's figures and ratios.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            if (seconds < 1 || seconds > 300 || connections < 1 || connections > 10_000) {
+                System.err.println("l4mesh bench: need 1 <= --seconds <= 300 and 1 <= --connections <= 10000");
+                return L4meshCli.EXIT_USAGE;
+            }
+            List<String> systems = only != null ? only : List.of("direct", "l4mesh", "haproxy", "nginx");
+            boolean peers = systems.contains("haproxy") || systems.contains("nginx");
+            List<String> missing = ProxyBench.missing(peers);
+            if (!missing.isEmpty()) {
+                System.err.println("l4mesh bench: missing " + String.join(", ", missing));
+                System.err.println("l4mesh bench: on Debian/Ubuntu: sudo apt-get install haproxy nginx-light "
+                    + "libnginx-mod-stream iperf3 wrk");
+                return L4meshCli.EXIT_FAILURE;
+            }
+            List<ProxyBench.Result> results;
+            try (ProxyBench bench = new ProxyBench(seconds, connections, System.err)) {
+                results = bench.run(systems);
+            }
+            Map<String, Double> ratios = ProxyBench.ratios(results);
+            if (json) {
+                ObjectMapper m = new ObjectMapper();
+                ObjectNode root = m.createObjectNode();
+                root.put("seconds", seconds);
+                root.put("connections", connections);
+                root.put("cores", Runtime.getRuntime().availableProcessors());
+                ObjectNode sys = root.putObject("systems");
+                for (ProxyBench.Result r : results) {
+                    ObjectNode n = sys.putObject(r.system());
+                    n.put("gbitPerSecond", round(r.gbitPerSecond()));
+                    n.put("connectionsPerSecond", round(r.connectionsPerSecond()));
+                    n.put("requestsPerSecond", round(r.requestsPerSecond()));
+                    n.put("p99Millis", round(r.p99Millis()));
+                }
+                ObjectNode rat = root.putObject("l4meshToBestPeer");
+                ratios.forEach((k, v) -> rat.put(k, round(v)));
+                System.out.println(m.writerWithDefaultPrettyPrinter().writeValueAsString(root));
+                return 0;
+            }
+            Table t = new Table("SYSTEM", "BULK Gbit/s", "SHORT conn/s", "KEEP-ALIVE req/s", "p99 ms");
+            List<String[]> rows = new ArrayList<>();
+            for (ProxyBench.Result r : results) {
+                rows.add(new String[] {r.system(), fmt(r.gbitPerSecond()), fmt0(r.connectionsPerSecond()),
+                    fmt0(r.requestsPerSecond()), fmt(r.p99Millis())});
+            }
+            rows.forEach(t::row);
+            java.io.PrintWriter out = new java.io.PrintWriter(System.out, true);
+            t.print(out, "");
+            if (!ratios.isEmpty()) {
+                out.printf("%nl4mesh / best peer: throughput %.2f, conn/s %.2f, req/s %.2f, p99 %.2f (above 1 is better)%n",
+                    ratios.get("throughput"), ratios.get("connectionsPerSecond"), ratios.get("requestsPerSecond"),
+                    ratios.get("p99Latency"));
+            }
+            out.flush();
+            return 0;
+        }
+
+        private static double round(double v) {
+            return Math.round(v * 100) / 100.0;
+        }
+
+        private static String fmt(double v) {
+            return String.format("%.2f", v);
+        }
+
+        private static String fmt0(double v) {
+            return String.format("%.0f", v);
+        }
+    }
+}
