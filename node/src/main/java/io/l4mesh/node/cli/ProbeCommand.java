@@ -31,6 +31,9 @@ public final class ProbeCommand implements Callable<Integer> {
     @Option(names = "--udp", description = "Use UDP datagrams instead of TCP connections.")
     boolean udp;
 
+    @Option(names = "--json", description = "Print one JSON object: answer -> count.")
+    boolean json;
+
     @Override
     public Integer call() throws Exception {
         int colon = address.lastIndexOf(':');
@@ -52,7 +55,11 @@ public final class ProbeCommand implements Callable<Integer> {
             }
             tally.merge(who, 1, Integer::sum);
         }
-        tally.forEach((k, v) -> System.out.printf("%-20s %d%n", k, v));
+        if (json) {
+            System.out.println(new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(tally));
+        } else {
+            tally.forEach((k, v) -> System.out.printf("%-20s %d%n", k, v));
+        }
         return 0;
     }
 

@@ -191,8 +191,8 @@ public final class ConfigLoader {
             String pool = l.string("pool", null);
             PoolConfig poolConfig = pools.get(pool);
             if (poolConfig == null) {
-                throw new ConfigException(l.path("pool"), "no pool named '" + pool + "' (pools: "
-                    + String.join(", ", pools.keySet()) + ")");
+                throw new ConfigException(l.path("pool"), "no pool named '" + pool + "' ("
+                    + (pools.isEmpty() ? "no pools defined" : "pools: " + String.join(", ", pools.keySet())) + ")");
             }
             if (protocol == Protocol.UDP && poolConfig.proxyProtocol() != ProxyProtocol.NONE) {
                 throw new ConfigException(l.path("pool"), "pool '" + pool
