@@ -1,8 +1,12 @@
 /**
- * Gossip membership for l4mesh nodes.
+ * Gossip membership for l4mesh nodes, on scalecube-cluster, behind l4mesh's own small API: {@link
+ * io.l4mesh.membership.Membership} (start, publish, broadcast, send, leave), an immutable {@link
+ * io.l4mesh.membership.MemberView} and a {@link io.l4mesh.membership.MembershipListener}. No scalecube type appears in
+ * this API, and this module knows nothing of {@code node}.
  *
- * <p>This module will wrap scalecube-cluster behind l4mesh's own small API (an immutable member view, a
- * listener, a way to publish this node's state) so that {@code node} never touches scalecube types. It knows
- * nothing of {@code node}. Filled by the mesh issue; until then a node runs alone.
+ * <p>Security: every frame between members is authenticated with HMAC-SHA256 under the cluster key and carries a
+ * timestamp and a nonce (replays are refused); message bodies are written by a strict binary codec that only knows
+ * an allow-list of scalecube's protocol classes and never runs Java deserialization. See {@link
+ * io.l4mesh.membership.codec.AuthenticatedMessageCodec}.
  */
 package io.l4mesh.membership;

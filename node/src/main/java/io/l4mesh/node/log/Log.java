@@ -34,6 +34,12 @@ public final class Log {
         root.addHandler(handler);
         root.setLevel(Level.WARNING);
         Logger.getLogger(ROOT).setLevel(level);
+        // scalecube and reactor-netty log every failed connect to an absent seed; l4mesh logs membership changes
+        // itself, so theirs stay quiet unless debugging.
+        Level libraries = level.intValue() <= Level.FINE.intValue() ? Level.INFO : Level.SEVERE;
+        for (String noisy : new String[] {"io.scalecube", "reactor", "io.netty"}) {
+            Logger.getLogger(noisy).setLevel(libraries);
+        }
     }
 
     public static Logger logger(Class<?> type) {
