@@ -4,6 +4,8 @@ import io.l4mesh.hashring.FlowHash;
 import io.l4mesh.hashring.HashAlgorithm;
 import io.l4mesh.node.admin.AdminServer;
 import io.l4mesh.node.config.ConfigLoader;
+import io.l4mesh.membership.ClusterKey;
+import io.l4mesh.node.config.BackendConfig;
 import io.l4mesh.node.config.HostPort;
 import io.l4mesh.node.config.ListenerConfig;
 import io.l4mesh.node.config.NodeConfig;
@@ -11,6 +13,7 @@ import io.l4mesh.node.config.PoolConfig;
 import io.l4mesh.node.config.Protocol;
 import io.l4mesh.node.health.HealthChecker;
 import io.l4mesh.node.log.Log;
+import io.l4mesh.node.mesh.Mesh;
 import io.l4mesh.node.metrics.ErrorLog;
 import io.l4mesh.node.metrics.MetricName;
 import io.l4mesh.node.metrics.NodeMetrics;
@@ -21,6 +24,7 @@ import io.l4mesh.node.proxy.UdpListener;
 import io.l4mesh.node.routing.BackendRuntime;
 import io.l4mesh.node.routing.Health;
 import io.l4mesh.node.routing.PoolEvents;
+import io.l4mesh.node.routing.PoolException;
 import io.l4mesh.node.routing.PoolRuntime;
 import io.l4mesh.node.routing.RoutingSnapshot;
 import io.l4mesh.node.transport.Transport;
@@ -33,7 +37,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
@@ -58,7 +62,7 @@ public final class Node implements AutoCloseable {
     private static final Logger LOG = Log.logger(Node.class);
     private static final long CONTROL_CALL_TIMEOUT_MS = 30_000;
 
-    private final ExecutorService control = Executors.newSingleThreadExecutor(r -> {
+    private final ScheduledExecutorService control = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "l4mesh-control");
         t.setDaemon(true);
         return t;
@@ -80,6 +84,8 @@ public final class Node implements AutoCloseable {
     private volatile NodeConfig config;
     private volatile boolean draining;
     private AdminServer admin;
+    /** The mesh this node belongs to, or null when it runs alone. Control thread, except the read accessors. */
+    private volatile Mesh mesh;
 
     private Node(NodeConfig config) {
         this.config = config;
@@ -99,11 +105,24 @@ public final class Node implements AutoCloseable {
      * closed again and the exception says what failed).
      */
     public static Node start(NodeConfig config) throws Exception {
+        ClusterKey key = null;
+        if (config.mesh() != null) {
+            try {
+                key = ClusterKey.load(config.mesh().keyFile(), System.getenv());
+            } catch (IllegalArgumentException e) {
+                throw new io.l4mesh.node.config.ConfigException("membership.keyFile", e.getMessage());
+            }
+        }
         Node node = new Node(config);
         try {
             node.call(() -> {
                 for (PoolConfig p : config.pools().values()) {
                     node.pools.put(p.name(), node.newPool(p));
+                }
+                if (config.mesh() != null) {
+                    node.mesh = new Mesh(config.nodeId(), node.pools, config.pools(), config.dataDir(), node.control,
+                        node::adminHostPort);
+                    node.metrics.bind(node.mesh, node.pools.keySet());
                 }
                 node.bindAll(config.listeners());
                 return null;
@@ -111,6 +130,9 @@ public final class Node implements AutoCloseable {
             if (config.admin() != null) {
                 node.admin = new AdminServer(node, config.admin());
                 node.admin.bind();
+            }
+            if (node.mesh != null) {
+                node.mesh.join(config.mesh(), key);
             }
         } catch (Exception e) {
             node.close();
@@ -147,6 +169,70 @@ public final class Node implements AutoCloseable {
 
     public NodeMetrics metrics() {
         return metrics;
+    }
+
+    private String adminHostPort() {
+        InetSocketAddress a = adminAddress();
+        return a == null ? "" : HostPort.format(a);
+    }
+
+    /** The mesh, or null when this node runs alone. */
+    public Mesh mesh() {
+        return mesh;
+    }
+
+    /**
+     * Changes a backend of a pool (admin API, CLI): through the mesh when there is one, so every node applies it.
+     * Control thread (use {@link #call}).
+     *
+     * @param add      a new backend (its weight and drain flag), or null for a change to an existing one
+     * @param weight   new weight, or -1 to keep
+     * @param draining new drain flag, or null to keep
+     */
+    public void changeBackend(String poolName, String id, BackendConfig add, int weight, Boolean draining,
+                              boolean remove) throws PoolException {
+        PoolRuntime pool = pools.get(poolName);
+        if (pool == null) {
+            throw new PoolException(PoolException.Kind.NOT_FOUND, "no pool named '" + poolName + "'");
+        }
+        if (weight > io.l4mesh.hashring.Backend.MAX_WEIGHT) {
+            throw new PoolException(PoolException.Kind.INVALID, "weight " + weight + " is not in 0.."
+                + io.l4mesh.hashring.Backend.MAX_WEIGHT);
+        }
+        Mesh m = mesh;
+        if (m == null) {
+            if (add != null) {
+                pool.add(add);
+            } else if (remove) {
+                pool.remove(id);
+            } else {
+                if (pool.find(id) == null) {
+                    throw new PoolException(PoolException.Kind.NOT_FOUND, "no backend " + id + " in pool " + poolName);
+                }
+                if (weight >= 0) {
+                    pool.weight(id, weight);
+                }
+                if (draining != null) {
+                    pool.draining(id, draining);
+                }
+            }
+            return;
+        }
+        if (add != null) {
+            if (m.has(poolName, add.id())) {
+                throw new PoolException(PoolException.Kind.CONFLICT, "backend " + add.id() + " is already in pool "
+                    + poolName);
+            }
+            try {
+                add.address().resolve();
+            } catch (java.net.UnknownHostException e) {
+                throw new PoolException(PoolException.Kind.INVALID, "cannot resolve host '" + add.address().host()
+                    + "'");
+            }
+            m.write(poolName, add.id(), add.weight(), add.draining(), false);
+        } else {
+            m.write(poolName, id, weight, draining, remove);
+        }
     }
 
     /** The admin API's bound address, or null when disabled. */
@@ -266,8 +352,13 @@ public final class Node implements AutoCloseable {
             throw e;
         }
         for (PoolConfig p : next.pools().values()) {
-            if (!created.containsKey(p.name())) {
+            if (created.containsKey(p.name())) {
+                continue;
+            }
+            if (mesh == null) {
                 pools.get(p.name()).apply(p);
+            } else {
+                reloadIntoMesh(config.pools().get(p.name()), p);
             }
         }
         for (ListenerConfig lc : next.listeners()) {
@@ -280,6 +371,27 @@ public final class Node implements AutoCloseable {
             }
         }
         config = next;
+    }
+
+    /** In a mesh, the file's changes to a pool's backends become mesh writes, so every node applies them. */
+    private void reloadIntoMesh(PoolConfig before, PoolConfig after) throws PoolException {
+        PoolRuntime pool = pools.get(after.name());
+        pool.settings(after);
+        Map<String, io.l4mesh.node.config.BackendConfig> old = new LinkedHashMap<>();
+        if (before != null) {
+            before.backends().forEach(b -> old.put(b.id(), b));
+        }
+        for (io.l4mesh.node.config.BackendConfig b : after.backends()) {
+            io.l4mesh.node.config.BackendConfig was = old.remove(b.id());
+            if (!b.equals(was)) {
+                mesh.write(after.name(), b.id(), b.weight(), b.draining(), false);
+            }
+        }
+        for (String gone : old.keySet()) {
+            if (mesh.has(after.name(), gone)) {
+                mesh.write(after.name(), gone, -1, null, true);
+            }
+        }
     }
 
     private void bindAllReplacing(List<ListenerConfig> fresh, List<ProxyListener> toStop,
@@ -387,6 +499,10 @@ public final class Node implements AutoCloseable {
     public int drainAndClose(Duration grace) {
         draining = true;
         int left = 0;
+        Mesh m = mesh;
+        if (m != null) {
+            m.close();   // peers drop this node at once rather than waiting for failure detection
+        }
         try {
             List<ListenerRuntime> runtimes = call(() -> {
                 List<ListenerRuntime> r = new ArrayList<>();
@@ -419,6 +535,10 @@ public final class Node implements AutoCloseable {
 
     @Override
     public void close() {
+        Mesh m = mesh;
+        if (m != null) {
+            m.close();
+        }
         if (admin != null) {
             admin.close();
         }
@@ -459,7 +579,23 @@ public final class Node implements AutoCloseable {
         }
 
         @Override
+        public void localHealthChanged(PoolRuntime pool, BackendRuntime backend, Health h, String reason) {
+            Log.info(LOG, h == Health.UP ? "backend.local_up" : "backend.local_down", "pool", pool.name(), "backend",
+                backend.id(), "reason", reason);
+            Mesh m = mesh;
+            if (m == null) {
+                pool.health(backend.id(), h, reason);   // alone, this node's observation is the verdict
+            } else {
+                m.publish();                             // the mesh rule decides, from every node's observations
+            }
+        }
+
+        @Override
         public void snapshotPublished(PoolRuntime pool, RoutingSnapshot snapshot) {
+            Mesh m = mesh;
+            if (m != null) {
+                m.publish();
+            }
             Log.debug(LOG, "pool.snapshot", "pool", pool.name(), "version", snapshot.version(), "eligible",
                 snapshot.eligibleCount(), "fingerprint", String.format("%016x", snapshot.table().fingerprint()));
         }

@@ -13,7 +13,6 @@ import io.l4mesh.node.config.NodeConfig;
 import io.l4mesh.node.log.Log;
 import io.l4mesh.node.metrics.MetricName;
 import io.l4mesh.node.routing.PoolException;
-import io.l4mesh.node.routing.PoolRuntime;
 import io.l4mesh.node.transport.Transport;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
@@ -235,6 +234,12 @@ public final class AdminServer implements AutoCloseable {
             case "pools" -> {
                 return pools(m, p, req);
             }
+            case "members" -> {
+                return get(m, p, 1, this::members);
+            }
+            case "fault" -> {
+                return fault(m, p, req);
+            }
             default -> throw new ApiException(HttpResponseStatus.NOT_FOUND, "no such endpoint: " + qs.rawPath());
         }
     }
@@ -255,6 +260,51 @@ public final class AdminServer implements AutoCloseable {
         if (!m.equals(wanted)) {
             throw new ApiException(HttpResponseStatus.METHOD_NOT_ALLOWED, m + " not allowed here; use " + wanted);
         }
+    }
+
+    private Object members() throws Exception {
+        io.l4mesh.node.mesh.Mesh mesh = node.mesh();
+        ObjectNode n = JSON.createObjectNode();
+        n.put("mesh", mesh != null);
+        if (mesh == null) {
+            n.putArray("members");
+            return n;
+        }
+        n.put("node", node.config().nodeId());
+        n.set("members", JSON.valueToTree(node.call(mesh::members)));
+        return n;
+    }
+
+    /** POST /fault/partition {"block": ["host:port", ...]} and DELETE /fault/partition: the chaos seam. */
+    private Reply fault(HttpMethod m, List<String> p, FullHttpRequest req) throws Exception {
+        io.l4mesh.node.mesh.Mesh mesh = node.mesh();
+        if (mesh == null || !node.config().mesh().faultInjection()) {
+            throw new ApiException(HttpResponseStatus.NOT_FOUND, "fault injection is off (membership.faultInjection)");
+        }
+        if (p.size() != 2 || !p.get(1).equals("partition")) {
+            throw new ApiException(HttpResponseStatus.NOT_FOUND, "no such endpoint: /" + String.join("/", p));
+        }
+        if (m.equals(HttpMethod.DELETE)) {
+            mesh.faults().clear();
+            Log.info(LOG, "fault.partition_healed");
+            return Reply.ok(Map.of("blocked", List.of()));
+        }
+        expect(m, HttpMethod.POST, p, 2);
+        JsonNode block = body(req).get("block");
+        if (block == null || !block.isArray()) {
+            throw new ApiException(HttpResponseStatus.BAD_REQUEST, "body needs {\"block\": [\"host:port\", ...]}");
+        }
+        java.util.Set<String> set = new java.util.HashSet<>();
+        for (JsonNode a : block) {
+            HostPort hp = HostPort.parse(a.asText(), false);
+            if (hp == null) {
+                throw new ApiException(HttpResponseStatus.BAD_REQUEST, "'" + a.asText() + "' is not host:port");
+            }
+            set.add(hp.toString());
+        }
+        mesh.faults().block(set);
+        Log.info(LOG, "fault.partition", "blocked", set);
+        return Reply.ok(Map.of("blocked", set));
     }
 
     private Object flows() throws Exception {
@@ -343,7 +393,7 @@ public final class AdminServer implements AutoCloseable {
             } catch (ConfigException e) {
                 throw new ApiException(HttpResponseStatus.BAD_REQUEST, e.getMessage().replaceFirst("^config: ", ""));
             }
-            onPool(poolName, pool -> pool.add(b));
+            change(poolName, null, b, -1, null, false);
             Log.info(LOG, "backend.added", "pool", poolName, "backend", b.id(), "weight", b.weight());
             return new Reply(HttpResponseStatus.CREATED, Map.of("pool", poolName, "backend", b.id(),
                 "weight", b.weight(), "draining", b.draining()), "application/json");
@@ -351,7 +401,7 @@ public final class AdminServer implements AutoCloseable {
         String id = canonical(p.get(3));
         if (p.size() == 4) {
             expect(m, HttpMethod.DELETE, p, 4);
-            onPool(poolName, pool -> pool.remove(id));
+            change(poolName, id, null, -1, null, true);
             Log.info(LOG, "backend.removed_by_api", "pool", poolName, "backend", id);
             return Reply.ok(Map.of("pool", poolName, "removed", id));
         }
@@ -365,14 +415,18 @@ public final class AdminServer implements AutoCloseable {
                 if (w == null || !w.isIntegralNumber() || !w.canConvertToInt()) {
                     throw new ApiException(HttpResponseStatus.BAD_REQUEST, "body needs {\"weight\": <whole number>}");
                 }
-                onPool(poolName, pool -> pool.weight(id, w.intValue()));
+                if (w.intValue() < 0) {
+                    throw new ApiException(HttpResponseStatus.BAD_REQUEST, "weight " + w.intValue() + " is not in 0.."
+                        + io.l4mesh.hashring.Backend.MAX_WEIGHT);
+                }
+                change(poolName, id, null, w.intValue(), null, false);
                 Log.info(LOG, "backend.weight", "pool", poolName, "backend", id, "weight", w.intValue());
                 return Reply.ok(Map.of("pool", poolName, "backend", id, "weight", w.intValue()));
             }
             case "drain", "undrain" -> {
                 expect(m, HttpMethod.POST, p, 5);
                 boolean drain = action.equals("drain");
-                onPool(poolName, pool -> pool.draining(id, drain));
+                change(poolName, id, null, -1, drain, false);
                 Log.info(LOG, drain ? "backend.drain" : "backend.undrain", "pool", poolName, "backend", id);
                 return Reply.ok(Map.of("pool", poolName, "backend", id, "draining", drain));
             }
@@ -389,17 +443,10 @@ public final class AdminServer implements AutoCloseable {
         return hp.toString();
     }
 
-    private interface PoolChange {
-        void apply(PoolRuntime pool) throws PoolException;
-    }
-
-    private void onPool(String poolName, PoolChange change) throws Exception {
+    private void change(String pool, String id, BackendConfig add, int weight, Boolean draining, boolean remove)
+        throws Exception {
         node.call(() -> {
-            PoolRuntime pool = node.pool(poolName);
-            if (pool == null) {
-                throw new ApiException(HttpResponseStatus.NOT_FOUND, "no pool named '" + poolName + "'");
-            }
-            change.apply(pool);
+            node.changeBackend(pool, id, add, weight, draining, remove);
             return null;
         });
     }

@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 /** Entry point of the {@code l4mesh} command. */
 @Command(name = "l4mesh", mixinStandardHelpOptions = true, version = "l4mesh " + Node.VERSION,
     description = "A distributed Layer-4 load balancer: Maglev hashing, TCP/UDP proxy.",
-    subcommands = {RunCommand.class, CheckCommand.class, StatusCommand.class, BackendCommand.class,
+    subcommands = {RunCommand.class, CheckCommand.class, StatusCommand.class, MembersCommand.class, BackendCommand.class,
         ReloadCommand.class, LookupCommand.class, DemoCommand.class, ProbeCommand.class, BenchCommand.class,
         CommandLine.HelpCommand.class})
 public final class L4meshCli implements Runnable {

@@ -42,6 +42,9 @@ public final class RunCommand implements Callable<Integer> {
         Node node;
         try {
             node = Node.start(cfg);
+        } catch (ConfigException e) {
+            System.err.println(e.getMessage());
+            return L4meshCli.EXIT_USAGE;
         } catch (Exception e) {
             System.err.println("l4mesh: cannot start: " + e.getMessage());
             return L4meshCli.EXIT_FAILURE;

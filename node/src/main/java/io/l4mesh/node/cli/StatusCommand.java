@@ -14,11 +14,19 @@ public final class StatusCommand implements Callable<Integer> {
     @Mixin
     AdminOptions admin;
 
+    @picocli.CommandLine.Option(names = "--cluster",
+        description = "The whole mesh: one row per node with its fingerprints (as 'l4mesh members').")
+    boolean cluster;
+
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() {
+        if (cluster) {
+            return ApiCall.run(admin, spec.commandLine().getOut(), spec.commandLine().getErr(),
+                c -> c.get("/members"), (r, out) -> MembersCommand.print(r.json(), out));
+        }
         return ApiCall.run(admin, spec.commandLine().getOut(), spec.commandLine().getErr(), c -> c.get("/status"),
             (r, out) -> print(r.json(), out));
     }

@@ -70,11 +70,13 @@ public final class ConfigLoader {
         if (root == null || root.isMissingNode() || root.isNull()) {
             throw new ConfigException("", "the file is empty");
         }
-        Obj top = new Obj("", root, "node", "admin", "runtime", "maglev", "listeners", "pools");
+        Obj top = new Obj("", root, "node", "admin", "runtime", "maglev", "listeners", "pools", "membership");
 
-        Obj node = top.obj("node", "id");
+        Obj node = top.obj("node", "id", "dataDir");
         String nodeId = node.string("id", defaultNodeId());
         checkName(node.path("id"), nodeId);
+        String dataDirText = node.string("dataDir", "");
+        Path dataDir = dataDirText.isEmpty() ? null : resolve(source, dataDirText);
 
         Obj admin = top.obj("admin", "bind", "enabled");
         HostPort adminBind = admin.bool("enabled", true)
@@ -93,7 +95,48 @@ public final class ConfigLoader {
 
         Map<String, PoolConfig> pools = pools(top);
         List<ListenerConfig> listeners = listeners(top, pools);
-        return new NodeConfig(source, nodeId, adminBind, ioThreads, transport, tableSize, grace, listeners, pools);
+        MeshConfig mesh = mesh(top, source);
+        if (mesh != null && dataDir == null && source != null) {
+            dataDir = resolve(source, "data-" + nodeId);
+        }
+        return new NodeConfig(source, nodeId, adminBind, ioThreads, transport, tableSize, grace, listeners, pools,
+            mesh, dataDir);
+    }
+
+    private static Path resolve(Path source, String text) {
+        Path p = Path.of(text);
+        if (p.isAbsolute() || source == null || source.toAbsolutePath().getParent() == null) {
+            return p;
+        }
+        return source.toAbsolutePath().getParent().resolve(p);
+    }
+
+    private static MeshConfig mesh(Obj top, Path source) throws ConfigException {
+        if (top.raw("membership") == null || top.raw("membership").isNull()) {
+            return null;
+        }
+        Obj m = top.obj("membership", "bind", "seeds", "clusterName", "keyFile", "pingInterval", "pingTimeout",
+            "suspicionMult", "syncInterval", "gossipInterval", "faultInjection");
+        HostPort bind = m.hostPort("bind", null, false);
+        List<HostPort> seeds = new ArrayList<>();
+        List<JsonNode> items = m.list("seeds");
+        for (int i = 0; i < items.size(); i++) {
+            seeds.add(parseHostPort(m.path("seeds") + "[" + i + "]", items.get(i).asText(), false));
+        }
+        String cluster = m.string("clusterName", MeshConfig.DEFAULT_CLUSTER_NAME);
+        checkName(m.path("clusterName"), cluster);
+        String keyFile = m.string("keyFile", "");
+        Duration ping = m.duration("pingInterval", io.l4mesh.membership.MembershipConfig.DEFAULT_PING_INTERVAL, false);
+        Duration pingTimeout = m.duration("pingTimeout", io.l4mesh.membership.MembershipConfig.DEFAULT_PING_TIMEOUT,
+            false);
+        if (pingTimeout.compareTo(ping) >= 0) {
+            throw new ConfigException(m.path("pingTimeout"), "must be less than pingInterval (" + ping + ")");
+        }
+        return new MeshConfig(bind, seeds, cluster, keyFile.isEmpty() ? null : resolve(source, keyFile), ping,
+            pingTimeout, m.integer("suspicionMult", io.l4mesh.membership.MembershipConfig.DEFAULT_SUSPICION_MULT, 1, 20),
+            m.duration("syncInterval", io.l4mesh.membership.MembershipConfig.DEFAULT_SYNC_INTERVAL, false),
+            m.duration("gossipInterval", io.l4mesh.membership.MembershipConfig.DEFAULT_GOSSIP_INTERVAL, false),
+            m.bool("faultInjection", false));
     }
 
     /** Non-fatal advice about a valid config, one line each. */

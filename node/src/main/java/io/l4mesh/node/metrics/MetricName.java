@@ -34,7 +34,18 @@ public enum MetricName {
     POOL_REBUILDS("l4mesh.pool.rebuilds", Kind.COUNTER, "Routing snapshot (Maglev table) rebuilds, by pool"),
     CONFIG_RELOADS("l4mesh.config.reloads", Kind.COUNTER, "Config reloads, by result (ok, invalid)"),
     ADMIN_REQUESTS("l4mesh.admin.requests", Kind.COUNTER, "Admin API requests, by status class (2xx, 4xx, 5xx)"),
-    ERRORS("l4mesh.errors", Kind.COUNTER, "Unexpected errors on the data path, by kind (logged once each)");
+    ERRORS("l4mesh.errors", Kind.COUNTER, "Unexpected errors on the data path, by kind (logged once each)"),
+    MEMBERS("l4mesh.mesh.members", Kind.GAUGE, "Live members of the mesh as this node sees them, itself included"),
+    GOSSIP_FRAMES("l4mesh.gossip.frames", Kind.COUNTER, "Gossip frames, by direction (in: accepted, out: sent)"),
+    GOSSIP_REJECTED("l4mesh.gossip.rejected", Kind.COUNTER,
+        "Gossip frames refused, by reason (bad_mac, replay, stale, malformed)"),
+    GOSSIP_DROPPED("l4mesh.gossip.dropped", Kind.COUNTER, "Gossip frames dropped by fault injection (partitions)"),
+    MESH_MALFORMED("l4mesh.mesh.malformed", Kind.COUNTER, "Authenticated mesh messages whose content was refused"),
+    MESH_LEDGER_ENTRIES("l4mesh.mesh.ledger.entries", Kind.GAUGE, "Entries (tombstones included) in the pool ledger"),
+    MESH_CONVERGENCE("l4mesh.mesh.convergence.seconds", Kind.GAUGE,
+        "Time from this node's last pool change until every member published the same ledger digest"),
+    MESH_AGREEMENT("l4mesh.mesh.fingerprint.agreement", Kind.GAUGE,
+        "1 when every member reports this node's Maglev fingerprint for the pool, by pool");
 
     /** Metric kinds, for the Prometheus suffix. */
     public enum Kind { COUNTER, GAUGE }
@@ -60,6 +71,11 @@ public enum MetricName {
 
     public String description() {
         return description;
+    }
+
+    /** Registered only on nodes that are in a mesh. */
+    public boolean meshOnly() {
+        return name.startsWith("l4mesh.mesh.") || name.startsWith("l4mesh.gossip.");
     }
 
     /** The name as it appears on {@code /metrics}. */

@@ -90,6 +90,28 @@ public final class NodeMetrics {
         replace(b, m);
     }
 
+    /** Registers the mesh's meters. */
+    public void bind(io.l4mesh.node.mesh.Mesh mesh, java.util.Collection<String> poolNames) {
+        List<Meter> m = new ArrayList<>();
+        Tags none = Tags.empty();
+        m.add(gauge(MetricName.MEMBERS, none, mesh, x -> x.view() == null ? 1 : x.view().size()));
+        m.add(counter(MetricName.GOSSIP_FRAMES, Tags.of("direction", "in"), mesh, x -> x.stats().framesIn()));
+        m.add(counter(MetricName.GOSSIP_FRAMES, Tags.of("direction", "out"), mesh, x -> x.stats().framesOut()));
+        m.add(counter(MetricName.GOSSIP_REJECTED, Tags.of("reason", "bad_mac"), mesh, x -> x.stats().rejectedBadMac()));
+        m.add(counter(MetricName.GOSSIP_REJECTED, Tags.of("reason", "replay"), mesh, x -> x.stats().rejectedReplay()));
+        m.add(counter(MetricName.GOSSIP_REJECTED, Tags.of("reason", "stale"), mesh, x -> x.stats().rejectedStale()));
+        m.add(counter(MetricName.GOSSIP_REJECTED, Tags.of("reason", "malformed"), mesh,
+            x -> x.stats().rejectedMalformed()));
+        m.add(counter(MetricName.GOSSIP_DROPPED, none, mesh, x -> x.stats().droppedByFault()));
+        m.add(counter(MetricName.MESH_MALFORMED, none, mesh, io.l4mesh.node.mesh.Mesh::malformedTotal));
+        m.add(gauge(MetricName.MESH_LEDGER_ENTRIES, none, mesh, io.l4mesh.node.mesh.Mesh::ledgerSize));
+        m.add(gauge(MetricName.MESH_CONVERGENCE, none, mesh, io.l4mesh.node.mesh.Mesh::convergenceSeconds));
+        for (String pool : poolNames) {
+            m.add(gauge(MetricName.MESH_AGREEMENT, Tags.of("pool", pool), mesh, x -> x.agreement(pool)));
+        }
+        replace(mesh, m);
+    }
+
     /** Removes every meter registered for {@code owner}. */
     public void unbind(Object owner) {
         List<Meter> old = bound.remove(owner);

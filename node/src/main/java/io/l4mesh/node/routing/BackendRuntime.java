@@ -8,7 +8,12 @@ import java.util.concurrent.atomic.LongAdder;
 /**
  * A backend of a pool at run time: its identity, its current settings and health, and its counters.
  *
- * <p>Threading: {@code weight}, {@code draining}, {@code removed} and {@code health} are written only by the
+ * <p>Health has two layers. {@code localHealth} is what this node's probes and connects say (with rise/fall and flap
+ * damping); {@code health} is what the pool uses for new flows: in a mesh, the rule over every node's observations
+ * (so all nodes build the same table); alone, the local health. A backend up in the mesh but down here stays in the
+ * table, and this node sends its new flows to the next backend in hash order instead.
+ *
+ * <p>Threading: {@code weight}, {@code draining}, {@code removed} and both healths are written only by the
  * control thread (volatile so that status reads see them); the hysteresis counters are the control thread's
  * alone. Counters are atomics the event loops update.
  */
@@ -22,6 +27,10 @@ public final class BackendRuntime {
     private volatile boolean removed;
     private volatile Health health = Health.UP;
     private volatile String healthReason = "initial";
+    private volatile Health localHealth = Health.UP;
+    private volatile String localReason = "initial";
+    /** Control thread only. */
+    final FlapDamper damper = new FlapDamper();
 
     /** Control thread only: consecutive probe results. */
     int probeSuccesses;
@@ -92,6 +101,25 @@ public final class BackendRuntime {
     void health(Health health, String reason) {
         this.health = health;
         this.healthReason = reason;
+    }
+
+    /** Health as this node's own probes and connects see it. */
+    public Health localHealth() {
+        return localHealth;
+    }
+
+    public String localReason() {
+        return localReason;
+    }
+
+    void localHealth(Health health, String reason) {
+        this.localHealth = health;
+        this.localReason = reason;
+    }
+
+    /** This node can reach it (its own probes say so); new flows skip it here otherwise. */
+    public boolean locallyUp() {
+        return localHealth == Health.UP;
     }
 
     /** Takes new flows: present, up, not draining, weight above zero. */

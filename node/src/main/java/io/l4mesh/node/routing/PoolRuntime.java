@@ -146,44 +146,78 @@ public final class PoolRuntime {
         rebuild();
     }
 
-    /** An active probe's result, with rise/fall hysteresis. */
+    /** An active probe's result, with rise/fall hysteresis and flap damping. */
     public void onProbe(String id, boolean ok, String detail) {
         BackendRuntime b = backends.get(id);
         if (b == null) {
             return;
         }
+        long now = System.nanoTime();
         if (ok) {
             b.probesOk.increment();
             b.probeFailures = 0;
             b.probeSuccesses++;
-            if (b.health() == Health.DOWN && b.probeSuccesses >= settings.healthCheck().rise()) {
-                b.consecutiveConnectFailures.set(0);
-                transition(b, Health.UP, "probe: " + b.probeSuccesses + " successes");
+            if (b.localHealth() == Health.DOWN && b.probeSuccesses >= settings.healthCheck().rise()) {
+                if (b.damper.holdDown(now)) {
+                    localTransition(b, Health.DOWN, String.format("damped: flapping, penalty %.0f",
+                        b.damper.penalty(now)));
+                } else {
+                    b.consecutiveConnectFailures.set(0);
+                    localTransition(b, Health.UP, "probe: " + b.probeSuccesses + " successes");
+                }
             }
         } else {
             b.probesFailed.increment();
             b.probeSuccesses = 0;
             b.probeFailures++;
-            if (b.health() == Health.UP && b.probeFailures >= settings.healthCheck().fall()) {
-                transition(b, Health.DOWN, "probe: " + b.probeFailures + " failures (" + detail + ")");
+            if (b.localHealth() == Health.UP && b.probeFailures >= settings.healthCheck().fall()) {
+                b.damper.down(now);
+                localTransition(b, Health.DOWN, "probe: " + b.probeFailures + " failures (" + detail + ")");
             }
         }
     }
 
-    /** Live traffic failed {@code fall} connects in a row: mark down until probes bring it back. */
+    /** Live traffic failed {@code fall} connects in a row: mark down here until probes bring it back. */
     public void onPassiveFailures(String id, int consecutive) {
         BackendRuntime b = backends.get(id);
-        if (b != null && b.health() == Health.UP && consecutive >= settings.healthCheck().fall()) {
+        if (b != null && b.localHealth() == Health.UP && consecutive >= settings.healthCheck().fall()) {
             b.probeSuccesses = 0;
-            transition(b, Health.DOWN, "passive: " + consecutive + " failed connects");
+            b.damper.down(System.nanoTime());
+            localTransition(b, Health.DOWN, "passive: " + consecutive + " failed connects");
         }
     }
 
-    private void transition(BackendRuntime b, Health health, String reason) {
+    private void localTransition(BackendRuntime b, Health health, String reason) {
+        boolean changed = b.localHealth() != health;
+        b.localHealth(health, reason);
+        if (changed) {
+            events.localHealthChanged(this, b, health, reason);
+        }
+    }
+
+    /**
+     * Sets the health the pool routes by (the mesh's verdict, or the local one when alone); rebuilds the table when
+     * it changes.
+     */
+    public void health(String id, Health health, String reason) {
+        BackendRuntime b = backends.get(id);
+        if (b == null || b.health() == health) {
+            return;
+        }
         b.health(health, reason);
         (health == Health.UP ? b.transitionsUp : b.transitionsDown).increment();
         events.healthChanged(this, b, health, reason);
         rebuild();
+    }
+
+    /** The backend with this id, or null. */
+    public BackendRuntime find(String id) {
+        return backends.get(id);
+    }
+
+    /** Replaces the pool's settings (timeouts, limits, health check) without touching its backends. */
+    public void settings(PoolConfig config) {
+        settings = config;
     }
 
     /** Backends as the control thread sees them (sorted by id). */

@@ -134,7 +134,7 @@ public final class RoutingSnapshot {
         for (int attempt = 0; attempt < MAX_FALLBACK_PROBES; attempt++) {
             int idx = table.lookup(FlowHash.fallback(hash, attempt));
             BackendRuntime b = backends[idx];
-            if (!contains(tried, triedCount, b) && b.eligible() && b.tryAcquire(max)) {
+            if (!contains(tried, triedCount, b) && b.eligible() && b.locallyUp() && b.tryAcquire(max)) {
                 return b;
             }
         }
@@ -146,7 +146,7 @@ public final class RoutingSnapshot {
         int start = (int) Long.remainderUnsigned(ticket, n);
         for (int k = 0; k < n; k++) {
             BackendRuntime b = backends[roundRobin[(start + k) % n]];
-            if (!contains(tried, triedCount, b) && b.eligible() && b.tryAcquire(max)) {
+            if (!contains(tried, triedCount, b) && b.eligible() && b.locallyUp() && b.tryAcquire(max)) {
                 return b;
             }
         }
@@ -161,7 +161,7 @@ public final class RoutingSnapshot {
             long bestActive = 0;
             for (int k = 0; k < n; k++) {
                 BackendRuntime b = backends[(start + k) % n];
-                if (!b.eligible() || contains(tried, triedCount, b)) {
+                if (!b.eligible() || !b.locallyUp() || contains(tried, triedCount, b)) {
                     continue;
                 }
                 long a = b.activeFlows();
@@ -185,7 +185,7 @@ public final class RoutingSnapshot {
         int n = backends.length;
         for (int k = 0; k < n; k++) {
             BackendRuntime b = backends[(start + k) % n];
-            if (b.eligible() && !contains(tried, triedCount, b) && b.tryAcquire(max)) {
+            if (b.eligible() && b.locallyUp() && !contains(tried, triedCount, b) && b.tryAcquire(max)) {
                 return b;
             }
         }

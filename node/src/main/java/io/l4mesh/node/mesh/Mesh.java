@@ -1,0 +1,427 @@
+package io.l4mesh.node.mesh;
+
+import io.l4mesh.membership.ClusterKey;
+import io.l4mesh.membership.Faults;
+import io.l4mesh.membership.Member;
+import io.l4mesh.membership.MemberView;
+import io.l4mesh.membership.Membership;
+import io.l4mesh.membership.MembershipConfig;
+import io.l4mesh.membership.MembershipListener;
+import io.l4mesh.membership.MembershipStats;
+import io.l4mesh.node.config.BackendConfig;
+import io.l4mesh.node.config.HostPort;
+import io.l4mesh.node.config.MeshConfig;
+import io.l4mesh.node.config.PoolConfig;
+import io.l4mesh.node.log.Log;
+import io.l4mesh.node.routing.BackendRuntime;
+import io.l4mesh.node.routing.Health;
+import io.l4mesh.node.routing.PoolException;
+import io.l4mesh.node.routing.PoolRuntime;
+import io.l4mesh.node.routing.RoutingSnapshot;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Supplier;
+import java.util.logging.Logger;
+
+/**
+ * This node's part in the mesh: the converged pool ledger, the published node state and the health verdict. See the
+ * package documentation for the protocol.
+ *
+ * <p>Threading: every method except {@link #stats()} and the read-only accessors runs on the node's control thread;
+ * membership callbacks are posted there.
+ */
+public final class Mesh implements AutoCloseable {
+    static final String TOPIC_DELTA = "pool";
+    static final String TOPIC_FULL = "pool-full";
+    static final long FULL_SYNC_MIN_INTERVAL_NANOS = 500_000_000L;
+    static final String STATE_FILE = "pool-state.json";
+    private static final Logger LOG = Log.logger(Mesh.class);
+
+    private final String nodeId;
+    private final Map<String, PoolRuntime> pools;
+    private final ScheduledExecutorService control;
+    private final Supplier<String> adminAddress;
+    private final Path stateFile;
+    private final PoolLedger ledger = new PoolLedger();
+    private final Hlc hlc = new Hlc();
+    private final Faults faults = new Faults();
+    private final Map<String, NodeState> states = new HashMap<>();
+    private final Map<String, Long> lastFullSync = new HashMap<>();
+    private final LongAdder malformed = new LongAdder();
+    private final LongAdder entriesIn = new LongAdder();
+    private Membership membership;
+    private volatile MemberView view;
+    private volatile Map<String, NodeState> statesView = Map.of();
+    private NodeState published;
+    private long pendingSinceNanos = -1;
+    private volatile double convergenceSeconds = Double.NaN;
+
+    /**
+     * Loads the saved ledger (or seeds one from the config's pools) and applies it. Control thread. Call
+     * {@link #join} afterwards, off the control thread.
+     */
+    public Mesh(String nodeId, Map<String, PoolRuntime> pools, Map<String, PoolConfig> configured, Path dataDir,
+                ScheduledExecutorService control, Supplier<String> adminAddress) throws IOException {
+        this.nodeId = nodeId;
+        this.pools = pools;
+        this.control = control;
+        this.adminAddress = adminAddress;
+        this.stateFile = dataDir == null ? null : dataDir.resolve(STATE_FILE);
+        if (stateFile != null && Files.exists(stateFile)) {
+            List<PoolEntry> saved = PoolLedger.load(stateFile);
+            saved.forEach(e -> {
+                hlc.observe(e.stamp());
+                ledger.merge(e);
+            });
+            Log.info(LOG, "mesh.state_loaded", "file", stateFile, "entries", saved.size());
+        } else {
+            for (PoolConfig p : configured.values()) {
+                for (BackendConfig b : p.backends()) {
+                    ledger.merge(new PoolEntry(p.name(), b.id(), b.weight(), b.draining(), false, 0, nodeId));
+                }
+            }
+        }
+        ledger.entries().forEach(this::apply);
+        persist();
+    }
+
+    /** Joins the mesh (blocks until the gossip transport is up; not on the control thread). */
+    public void join(MeshConfig mesh, ClusterKey key) {
+        List<String> seeds = mesh.seeds().stream().map(HostPort::toString).toList();
+        membership = Membership.start(new MembershipConfig(nodeId, mesh.clusterName(), mesh.bind().host(),
+            mesh.bind().port(), seeds, mesh.pingInterval(), mesh.pingTimeout(), mesh.suspicionMult(),
+            mesh.syncInterval(), mesh.gossipInterval(), key), new Listener(), faults);
+        view = membership.view();
+        control.execute(this::publish);
+        control.scheduleAtFixedRate(() -> {
+            int n = ledger.collect(System.currentTimeMillis());
+            if (n > 0) {
+                Log.info(LOG, "mesh.tombstones_collected", "count", n);
+                persist();
+                publish();
+            }
+        }, 1, 1, TimeUnit.MINUTES);
+    }
+
+    /** Membership callbacks, moved to the control thread. */
+    private final class Listener implements MembershipListener {
+        @Override
+        public void viewChanged(MemberView v, Member joined, Member gone, boolean graceful) {
+            control.execute(() -> onView(v, joined, gone, graceful));
+        }
+
+        @Override
+        public void stateChanged(Member member, byte[] state) {
+            control.execute(() -> onState(member, state));
+        }
+
+        @Override
+        public void message(String topic, byte[] payload, Member from) {
+            control.execute(() -> onEntries(topic, payload, from));
+        }
+    }
+
+    private void onView(MemberView v, Member joined, Member gone, boolean graceful) {
+        view = v;
+        if (gone != null) {
+            states.remove(gone.id());
+            statesView = Map.copyOf(states);
+            Log.info(LOG, graceful ? "member.left" : "member.removed", "node", gone.nodeId(), "address",
+                gone.address(), "members", v.size());
+        }
+        if (joined != null) {
+            Log.info(LOG, "member.joined", "node", joined.nodeId(), "address", joined.address(), "members", v.size());
+            sendFull(joined);
+        }
+        recompute();
+        checkConvergence();
+    }
+
+    private void onState(Member member, byte[] bytes) {
+        NodeState s;
+        try {
+            s = NodeState.decode(bytes);
+        } catch (IOException e) {
+            malformed.increment();
+            return;
+        }
+        states.put(member.id(), s);
+        statesView = Map.copyOf(states);
+        if (s.ledgerDigest() != ledger.digest()) {
+            sendFull(member);
+        }
+        recompute();
+        checkConvergence();
+    }
+
+    private void onEntries(String topic, byte[] payload, Member from) {
+        if (!topic.equals(TOPIC_DELTA) && !topic.equals(TOPIC_FULL)) {
+            return;
+        }
+        List<PoolEntry> list;
+        try {
+            list = PoolLedger.decode(payload);
+        } catch (IOException e) {
+            malformed.increment();
+            Log.debug(LOG, "mesh.malformed", "from", from.nodeId(), "detail", e.getMessage());
+            return;
+        }
+        entriesIn.add(list.size());
+        boolean changed = false;
+        for (PoolEntry e : list) {
+            hlc.observe(e.stamp());
+            if (ledger.merge(e)) {
+                apply(e);
+                changed = true;
+            }
+        }
+        if (changed) {
+            persist();
+            publish();
+        }
+    }
+
+    /**
+     * A change made on this node (admin API, CLI or reload): stamped, applied, saved and gossiped.
+     *
+     * @param weight   new weight, or -1 to keep
+     * @param draining new drain flag, or null to keep
+     */
+    public void write(String pool, String backend, int weight, Boolean draining, boolean delete)
+        throws PoolException {
+        PoolRuntime p = pools.get(pool);
+        if (p == null) {
+            throw new PoolException(PoolException.Kind.NOT_FOUND, "no pool named '" + pool + "'");
+        }
+        PoolEntry cur = ledger.get(pool, backend);
+        boolean present = cur != null && !cur.deleted();
+        if (!present && (delete || weight < 0 && draining == null)) {
+            throw new PoolException(PoolException.Kind.NOT_FOUND, "no backend " + backend + " in pool " + pool);
+        }
+        int w = weight >= 0 ? weight : present ? cur.weight() : BackendConfig.DEFAULT_WEIGHT;
+        boolean d = draining != null ? draining : present && cur.draining();
+        PoolEntry e = new PoolEntry(pool, backend, w, d, delete, hlc.now(System.currentTimeMillis()), nodeId);
+        ledger.merge(e);
+        apply(e);
+        persist();
+        pendingSinceNanos = System.nanoTime();
+        if (membership != null) {
+            membership.broadcast(TOPIC_DELTA, PoolLedger.encode(List.of(e)));
+        }
+        publish();
+    }
+
+    /** Whether the ledger holds a live entry for this backend. */
+    public boolean has(String pool, String backend) {
+        PoolEntry e = ledger.get(pool, backend);
+        return e != null && !e.deleted();
+    }
+
+    private void apply(PoolEntry e) {
+        PoolRuntime p = pools.get(e.pool());
+        if (p == null) {
+            Log.debug(LOG, "mesh.unknown_pool", "pool", e.pool(), "backend", e.backend());
+            return;
+        }
+        try {
+            BackendRuntime b = p.find(e.backend());
+            if (e.deleted()) {
+                if (b != null) {
+                    p.remove(e.backend());
+                }
+            } else if (b == null) {
+                p.add(new BackendConfig(HostPort.parse(e.backend(), false), e.weight(), e.draining()));
+            } else {
+                p.weight(e.backend(), e.weight());
+                p.draining(e.backend(), e.draining());
+            }
+        } catch (PoolException ex) {
+            Log.warn(LOG, "mesh.apply_failed", "pool", e.pool(), "backend", e.backend(), "detail", ex.getMessage());
+        }
+    }
+
+    private void persist() {
+        if (stateFile == null) {
+            return;
+        }
+        try {
+            ledger.save(stateFile);
+        } catch (IOException e) {
+            Log.warn(LOG, "mesh.save_failed", "file", stateFile, "detail", e.getMessage());
+        }
+    }
+
+    private void sendFull(Member to) {
+        if (membership == null) {
+            return;
+        }
+        long now = System.nanoTime();
+        Long last = lastFullSync.get(to.id());
+        if (last != null && now - last < FULL_SYNC_MIN_INTERVAL_NANOS) {
+            return;
+        }
+        lastFullSync.put(to.id(), now);
+        membership.send(to, TOPIC_FULL, PoolLedger.encode(ledger.entries()));
+    }
+
+    /** This node's own observation or a pool's table changed: publish it. */
+    public void publish() {
+        if (membership == null) {
+            return;
+        }
+        Map<String, NodeState.PoolView> pv = new TreeMap<>();
+        Set<String> down = new HashSet<>();
+        for (PoolRuntime p : pools.values()) {
+            RoutingSnapshot s = p.snapshot();
+            pv.put(p.name(), new NodeState.PoolView(s.table().fingerprint(), s.version()));
+            for (BackendRuntime b : p.backends()) {
+                if (b.localHealth() == Health.DOWN) {
+                    down.add(NodeState.key(p.name(), b.id()));
+                }
+            }
+        }
+        NodeState next = new NodeState(nodeId, adminAddress.get(), ledger.digest(), ledger.size(), 0, pv, down);
+        if (next.equals(published)) {
+            return;
+        }
+        published = next;
+        membership.publish(new NodeState(nodeId, next.admin(), next.ledgerDigest(), next.ledgerSize(),
+            System.currentTimeMillis(), pv, down).encode());
+        recompute();
+    }
+
+    /**
+     * The health rule: a backend is down in the mesh when a strict majority of live members (this one included)
+     * see it down. Deterministic given the same view and states, so converged nodes build the same tables.
+     */
+    public void recompute() {
+        MemberView v = view;
+        if (v == null) {
+            return;
+        }
+        List<Member> members = v.all();
+        int n = members.size();
+        for (PoolRuntime p : pools.values()) {
+            for (BackendRuntime b : p.backends()) {
+                String key = NodeState.key(p.name(), b.id());
+                int downVotes = b.localHealth() == Health.DOWN ? 1 : 0;
+                for (Member m : v.others()) {
+                    NodeState s = states.get(m.id());
+                    if (s != null && s.down().contains(key)) {
+                        downVotes++;
+                    }
+                }
+                Health verdict = downVotes * 2 > n ? Health.DOWN : Health.UP;
+                p.health(b.id(), verdict, "mesh: down on " + downVotes + " of " + n + " nodes");
+            }
+        }
+    }
+
+    private void checkConvergence() {
+        if (pendingSinceNanos < 0 || view == null) {
+            return;
+        }
+        long digest = ledger.digest();
+        for (Member m : view.others()) {
+            NodeState s = states.get(m.id());
+            if (s == null || s.ledgerDigest() != digest) {
+                return;
+            }
+        }
+        convergenceSeconds = (System.nanoTime() - pendingSinceNanos) / 1e9;
+        pendingSinceNanos = -1;
+        Log.debug(LOG, "mesh.converged", "seconds", convergenceSeconds);
+    }
+
+    /** One row per live member, this one included, from what each published. */
+    public List<MemberRow> members() {
+        List<MemberRow> rows = new ArrayList<>();
+        MemberView v = view;
+        Map<String, NodeState> st = statesView;
+        for (Member m : v.all()) {
+            boolean self = m.id().equals(v.self().id());
+            NodeState s = self ? published : st.get(m.id());
+            rows.add(new MemberRow(m.nodeId(), m.id(), m.address(), self, s == null ? null : s.admin(),
+                s == null ? null : String.format("%016x", s.ledgerDigest()), s == null ? 0 : s.ledgerSize(),
+                s == null ? Map.of() : fingerprints(s), s == null ? List.of() : List.copyOf(new java.util.TreeSet<>(
+                    s.down()))));
+        }
+        return rows;
+    }
+
+    private static Map<String, String> fingerprints(NodeState s) {
+        Map<String, String> m = new TreeMap<>();
+        s.pools().forEach((k, v) -> m.put(k, String.format("%016x", v.fingerprint())));
+        return m;
+    }
+
+    /** A member as seen through its published state; null fields mean it has not published yet. */
+    public record MemberRow(String nodeId, String memberId, String gossip, boolean self, String admin,
+                            String ledgerDigest, int ledgerSize, Map<String, String> fingerprints, List<String> down) {
+    }
+
+    public MemberView view() {
+        return view;
+    }
+
+    public Faults faults() {
+        return faults;
+    }
+
+    public MembershipStats stats() {
+        return membership == null ? new MembershipStats(0, 0, 0, 0, 0, 0, 0, 0) : membership.stats();
+    }
+
+    public long malformedTotal() {
+        return malformed.sum();
+    }
+
+    public long entriesInTotal() {
+        return entriesIn.sum();
+    }
+
+    public int ledgerSize() {
+        return ledger.size();
+    }
+
+    /** Seconds from the last local change until every member published the same ledger digest (NaN: none yet). */
+    public double convergenceSeconds() {
+        return convergenceSeconds;
+    }
+
+    /** 1 when every member that published reports the same fingerprint as this node for {@code pool}, else 0. */
+    public int agreement(String pool) {
+        NodeState mine = published;
+        if (mine == null || mine.pools().get(pool) == null) {
+            return 0;
+        }
+        long fp = mine.pools().get(pool).fingerprint();
+        for (NodeState s : statesView.values()) {
+            NodeState.PoolView pv = s.pools().get(pool);
+            if (pv == null || pv.fingerprint() != fp) {
+                return 0;
+            }
+        }
+        return 1;
+    }
+
+    /** Leaves the mesh gracefully (peers drop this node at once instead of waiting for detection). */
+    @Override
+    public void close() {
+        if (membership != null) {
+            membership.leave(Duration.ofSeconds(2));
+        }
+    }
+}
