@@ -157,11 +157,10 @@ final class ScalecubeMembership implements Membership {
             return;
         }
         String origin = msg.header(ORIGIN_HEADER);
-        Member from = byAddress.get(String.valueOf(origin != null ? origin
-            : msg.header(AuthenticatedMessageCodec.FROM_HEADER)));
-        if (from == null) {
-            return;   // not (yet) a member we know: its state arrives again through sync
-        }
+        String address = String.valueOf(origin != null ? origin : msg.header(AuthenticatedMessageCodec.FROM_HEADER));
+        Member known = byAddress.get(address);
+        // A member's first messages can arrive before its membership event: it is still a key holder.
+        Member from = known != null ? known : new Member(address, address, address);
         safely(() -> listener.message(q.substring(TOPIC_PREFIX.length()), payload, from));
     }
 

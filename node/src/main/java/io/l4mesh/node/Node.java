@@ -176,6 +176,11 @@ public final class Node implements AutoCloseable {
         return a == null ? "" : HostPort.format(a);
     }
 
+    /** The health checker (its fault seam is reachable through the admin API when fault injection is on). */
+    public HealthChecker healthChecker() {
+        return health;
+    }
+
     /** The mesh, or null when this node runs alone. */
     public Mesh mesh() {
         return mesh;
@@ -448,8 +453,8 @@ public final class Node implements AutoCloseable {
             for (int i = 0; i < list.size(); i++) {
                 BackendRuntime b = list.get(i);
                 bs.add(new NodeStatus.Backend(b.id(), b.weight(), b.draining(), b.health().name().toLowerCase(),
-                    b.healthReason(), b.eligible(), b.activeFlows(), b.totalFlows(), b.totalConnectFailures(),
-                    slots[i]));
+                    b.healthReason(), b.localHealth().name().toLowerCase(), b.localReason(), b.eligible(),
+                    b.activeFlows(), b.totalFlows(), b.totalConnectFailures(), slots[i]));
             }
             ps.add(new NodeStatus.Pool(p.name(), s.version(), String.format("%016x", s.table().fingerprint()),
                 s.eligibleCount(), bs));

@@ -20,9 +20,13 @@ public record NodeStatus(String node, String version, long uptimeSeconds, String
     public record Pool(String name, long version, String fingerprint, int eligible, List<Backend> backends) {
     }
 
-    /** A backend with health and counts; {@code slots} is its share of the Maglev table. */
+    /**
+     * A backend with health and counts. {@code health} is what routing uses (the mesh's verdict, or this node's own
+     * when alone); {@code localHealth} is what this node's probes see. {@code slots}: its share of the Maglev table.
+     */
     public record Backend(String address, int weight, boolean draining, String health, String healthReason,
-                          boolean eligible, int active, long flows, long connectFailures, int slots) {
+                          String localHealth, String localReason, boolean eligible, int active, long flows,
+                          long connectFailures, int slots) {
     }
 
     /** The answer to "which backend would this flow go to". */

@@ -281,6 +281,9 @@ public final class AdminServer implements AutoCloseable {
         if (mesh == null || !node.config().mesh().faultInjection()) {
             throw new ApiException(HttpResponseStatus.NOT_FOUND, "fault injection is off (membership.faultInjection)");
         }
+        if (p.size() == 2 && p.get(1).equals("health")) {
+            return faultHealth(m, p, req);
+        }
         if (p.size() != 2 || !p.get(1).equals("partition")) {
             throw new ApiException(HttpResponseStatus.NOT_FOUND, "no such endpoint: /" + String.join("/", p));
         }
@@ -305,6 +308,24 @@ public final class AdminServer implements AutoCloseable {
         mesh.faults().block(set);
         Log.info(LOG, "fault.partition", "blocked", set);
         return Reply.ok(Map.of("blocked", set));
+    }
+
+    /** POST /fault/health {"down": ["pool/host:port", ...]}: this node's probes of those backends fail. */
+    private Reply faultHealth(HttpMethod m, List<String> p, FullHttpRequest req) throws Exception {
+        if (m.equals(HttpMethod.DELETE)) {
+            node.healthChecker().forceDown(java.util.Set.of());
+            return Reply.ok(Map.of("down", List.of()));
+        }
+        expect(m, HttpMethod.POST, p, 2);
+        JsonNode down = body(req).get("down");
+        if (down == null || !down.isArray()) {
+            throw new ApiException(HttpResponseStatus.BAD_REQUEST, "body needs {\"down\": [\"pool/host:port\", ...]}");
+        }
+        java.util.Set<String> set = new java.util.HashSet<>();
+        down.forEach(d -> set.add(d.asText()));
+        node.healthChecker().forceDown(set);
+        Log.info(LOG, "fault.health", "down", set);
+        return Reply.ok(Map.of("down", set));
     }
 
     private Object flows() throws Exception {

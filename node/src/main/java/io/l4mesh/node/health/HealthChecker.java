@@ -26,6 +26,8 @@ import java.util.concurrent.TimeUnit;
 public final class HealthChecker implements AutoCloseable {
     private static final ChannelInboundHandlerAdapter NO_HANDLER = new NoHandler();
 
+    /** Fault seam: probes of these {@code pool/backend} keys fail (tests and the chaos suite only). */
+    private volatile java.util.Set<String> forcedDown = java.util.Set.of();
     private final EventLoopGroup loop;
     private final Transport transport;
     private final Executor control;
@@ -72,6 +74,11 @@ public final class HealthChecker implements AutoCloseable {
             schedule(pool, backend, hc.interval().toMillis());
             return;
         }
+        if (forcedDown.contains(pool.name() + "/" + backend.id())) {
+            control.execute(() -> pool.onProbe(backend.id(), false, "fault injection"));
+            schedule(pool, backend, hc.interval().toMillis());
+            return;
+        }
         new Bootstrap()
             .group(loop)
             .channel(transport.socketChannel())
@@ -90,6 +97,15 @@ public final class HealthChecker implements AutoCloseable {
             f.channel().close();
         }
         control.execute(() -> pool.onProbe(backend.id(), ok, detail));
+    }
+
+    /** Makes probes of these {@code pool/backend} keys fail, as if this node could not reach them. */
+    public void forceDown(java.util.Set<String> keys) {
+        forcedDown = java.util.Set.copyOf(keys);
+    }
+
+    public java.util.Set<String> forcedDown() {
+        return forcedDown;
     }
 
     @Override

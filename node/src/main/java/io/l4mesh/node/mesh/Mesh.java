@@ -105,6 +105,8 @@ public final class Mesh implements AutoCloseable {
             mesh.syncInterval(), mesh.gossipInterval(), key), new Listener(), faults);
         view = membership.view();
         control.execute(this::publish);
+        long every = Math.max(200, mesh.syncInterval().toMillis());
+        control.scheduleAtFixedRate(this::antiEntropy, every, every, TimeUnit.MILLISECONDS);
         control.scheduleAtFixedRate(() -> {
             int n = ledger.collect(System.currentTimeMillis());
             if (n > 0) {
@@ -260,6 +262,21 @@ public final class Mesh implements AutoCloseable {
             ledger.save(stateFile);
         } catch (IOException e) {
             Log.warn(LOG, "mesh.save_failed", "file", stateFile, "detail", e.getMessage());
+        }
+    }
+
+    /** Pushes the whole ledger to every member whose published digest differs (heals lost gossip). */
+    private void antiEntropy() {
+        MemberView v = view;
+        if (v == null) {
+            return;
+        }
+        long digest = ledger.digest();
+        for (Member m : v.others()) {
+            NodeState s = states.get(m.id());
+            if (s != null && s.ledgerDigest() != digest) {
+                sendFull(m);
+            }
         }
     }
 
