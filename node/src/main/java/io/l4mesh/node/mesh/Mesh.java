@@ -61,6 +61,8 @@ public final class Mesh implements AutoCloseable {
     private final Map<String, Long> lastFullSync = new HashMap<>();
     private final LongAdder malformed = new LongAdder();
     private final LongAdder entriesIn = new LongAdder();
+    private final LongAdder left = new LongAdder();
+    private final LongAdder removed = new LongAdder();
     private Membership membership;
     private volatile MemberView view;
     private volatile Map<String, NodeState> statesView = Map.of();
@@ -138,6 +140,7 @@ public final class Mesh implements AutoCloseable {
     private void onView(MemberView v, Member joined, Member gone, boolean graceful) {
         view = v;
         if (gone != null) {
+            (graceful ? left : removed).increment();
             states.remove(gone.id());
             statesView = Map.copyOf(states);
             Log.info(LOG, graceful ? "member.left" : "member.removed", "node", gone.nodeId(), "address",
@@ -403,6 +406,14 @@ public final class Mesh implements AutoCloseable {
 
     public long malformedTotal() {
         return malformed.sum();
+    }
+
+    public long leftTotal() {
+        return left.sum();
+    }
+
+    public long removedTotal() {
+        return removed.sum();
     }
 
     public long entriesInTotal() {

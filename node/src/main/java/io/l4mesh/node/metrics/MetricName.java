@@ -45,7 +45,11 @@ public enum MetricName {
     MESH_CONVERGENCE("l4mesh.mesh.convergence.seconds", Kind.GAUGE,
         "Time from this node's last pool change until every member published the same ledger digest"),
     MESH_AGREEMENT("l4mesh.mesh.fingerprint.agreement", Kind.GAUGE,
-        "1 when every member reports this node's Maglev fingerprint for the pool, by pool");
+        "1 when every member reports this node's Maglev fingerprint for the pool, by pool"),
+    MESH_DEPARTURES("l4mesh.mesh.departures", Kind.COUNTER,
+        "Members that went away, by kind (left: graceful; removed: declared dead by the failure detector)"),
+    POOL_FINGERPRINT("l4mesh.pool.fingerprint", Kind.GAUGE,
+        "High 52 bits of the pool's Maglev table fingerprint (exact as a double): equal on nodes that agree");
 
     /** Metric kinds, for the Prometheus suffix. */
     public enum Kind { COUNTER, GAUGE }

@@ -70,6 +70,8 @@ public final class NodeMetrics {
         List<Meter> m = new ArrayList<>();
         m.add(gauge(MetricName.POOL_VERSION, t, p, x -> x.snapshot() == null ? 0 : x.snapshot().version()));
         m.add(counter(MetricName.POOL_REBUILDS, t, p, PoolRuntime::rebuildCount));
+        m.add(gauge(MetricName.POOL_FINGERPRINT, t, p, x -> x.snapshot() == null ? 0
+            : (double) (x.snapshot().table().fingerprint() >>> 12)));
         replace(p, m);
     }
 
@@ -106,6 +108,10 @@ public final class NodeMetrics {
         m.add(counter(MetricName.MESH_MALFORMED, none, mesh, io.l4mesh.node.mesh.Mesh::malformedTotal));
         m.add(gauge(MetricName.MESH_LEDGER_ENTRIES, none, mesh, io.l4mesh.node.mesh.Mesh::ledgerSize));
         m.add(gauge(MetricName.MESH_CONVERGENCE, none, mesh, io.l4mesh.node.mesh.Mesh::convergenceSeconds));
+        m.add(counter(MetricName.MESH_DEPARTURES, Tags.of("kind", "left"), mesh,
+            io.l4mesh.node.mesh.Mesh::leftTotal));
+        m.add(counter(MetricName.MESH_DEPARTURES, Tags.of("kind", "removed"), mesh,
+            io.l4mesh.node.mesh.Mesh::removedTotal));
         for (String pool : poolNames) {
             m.add(gauge(MetricName.MESH_AGREEMENT, Tags.of("pool", pool), mesh, x -> x.agreement(pool)));
         }

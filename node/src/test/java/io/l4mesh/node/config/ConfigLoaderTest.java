@@ -123,6 +123,49 @@ class ConfigLoaderTest {
         }
     }
 
+    static final String MESH = VALID + """
+        membership:
+          bind: 127.0.0.1:7946
+          seeds: [127.0.0.1:7947, "[::1]:7948"]
+          clusterName: prod
+          pingInterval: 300ms
+        """;
+
+    @Test
+    void loadsAMembershipSection() throws Exception {
+        NodeConfig c = ConfigLoader.parse(MESH, Path.of("/etc/l4mesh/l4mesh.yaml"));
+        MeshConfig m = c.mesh();
+        assertEquals(new HostPort("127.0.0.1", 7946), m.bind());
+        assertEquals(2, m.seeds().size());
+        assertEquals("prod", m.clusterName());
+        assertEquals(Duration.ofMillis(300), m.pingInterval());
+        assertEquals(io.l4mesh.membership.MembershipConfig.DEFAULT_PING_TIMEOUT, m.pingTimeout());
+        assertEquals(Path.of("/etc/l4mesh/data-n1"), c.dataDir(), "a mesh node keeps its state beside its config");
+        assertNull(ConfigLoader.parse(VALID, null).mesh());
+    }
+
+    @Test
+    void badMembershipFieldsAreOneLine() {
+        ConfigException e = assertThrows(ConfigException.class,
+            () -> ConfigLoader.parse(MESH.replace("127.0.0.1:7947", "nowhere"), null));
+        assertEquals("config: membership.seeds[0]: 'nowhere' is not host:port", e.getMessage());
+        e = assertThrows(ConfigException.class,
+            () -> ConfigLoader.parse(MESH.replace("pingInterval: 300ms", "pingTimeout: 1s"), null));
+        assertEquals("config: membership.pingTimeout: must be less than pingInterval (PT0.25S)", e.getMessage());
+        e = assertThrows(ConfigException.class, () -> ConfigLoader.parse(MESH.replace("bind: 127.0.0.1:7946",
+            "bind: 127.0.0.1:0"), null));
+        assertEquals("config: membership.bind: '127.0.0.1:0' is not host:port", e.getMessage());
+    }
+
+    @Test
+    void aMeshNodeWithoutAClusterKeyDoesNotStart() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(System.getenv(io.l4mesh.membership.ClusterKey.ENV) == null);
+        NodeConfig c = ConfigLoader.parse(MESH, null);
+        ConfigException e = assertThrows(ConfigException.class, () -> io.l4mesh.node.Node.start(c));
+        assertEquals("config: membership.keyFile: no cluster key: set membership.keyFile or $L4MESH_CLUSTER_KEY",
+            e.getMessage());
+    }
+
     @Test
     void missingFileIsOneLine() {
         ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(Path.of("/nonexistent/x.yaml")));
