@@ -123,14 +123,8 @@ public final class ProxyBench implements AutoCloseable {
               iperf: {backends: [127.0.0.1:%d]}
               http: {backends: [127.0.0.1:%d]}
             """.formatted(iperfListen, httpListen, iperf, http));
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.add("--enable-native-access=ALL-UNNAMED");
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        cmd.add("io.l4mesh.node.cli.L4meshCli");
-        cmd.addAll(List.of("run", "--config", cfg.toString(), "--log-level", "warn"));
-        return start("l4mesh", cmd);
+        return start("l4mesh", io.l4mesh.node.cli.L4meshCli.childCommand(List.of(),
+            List.of("run", "--config", cfg.toString(), "--log-level", "warn")));
     }
 
     private Process startHaproxy(int iperfListen, int httpListen, int iperf, int http) throws IOException {

@@ -128,16 +128,7 @@ public final class DemoCommand implements Callable<Integer> {
     }
 
     private Process spawn(Path dir, String name, List<String> args) throws IOException {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.add("--enable-native-access=ALL-UNNAMED");
-        if (name.startsWith("backend")) {
-            cmd.add("-Xmx64m");
-        }
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        cmd.add(L4meshCli.class.getName());
-        cmd.addAll(args);
+        List<String> cmd = L4meshCli.childCommand(name.startsWith("backend") ? List.of("-Xmx64m") : List.of(), args);
         return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve(name + ".log").toFile())
             .start();
     }

@@ -33,6 +33,22 @@ public final class L4meshCli implements Runnable {
         return cl;
     }
 
+    /**
+     * The command line that runs {@code l4mesh <args>} in a new JVM like this one (same Java, class path and native
+     * access flag), for the demo's and the benchmark's child processes and for tests.
+     */
+    public static java.util.List<String> childCommand(java.util.List<String> jvmOptions, java.util.List<String> args) {
+        java.util.List<String> cmd = new java.util.ArrayList<>();
+        cmd.add(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add("--enable-native-access=ALL-UNNAMED");
+        cmd.addAll(jvmOptions);
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(L4meshCli.class.getName());
+        cmd.addAll(args);
+        return cmd;
+    }
+
     @Override
     public void run() {
         spec.commandLine().usage(spec.commandLine().getOut());

@@ -134,7 +134,7 @@ final class TcpProxyConnection {
         b.recordConnectSuccess();
         b.recordFlow();
         if (!client.isActive()) {
-            backend.close();
+            reset(backend);   // the client is gone (reset or error) before its backend was up: abort, like it did
             return;
         }
         ByteBuf header = ProxyProtocolHeader.encode(pool.settings().proxyProtocol(),

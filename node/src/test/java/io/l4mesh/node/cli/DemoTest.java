@@ -25,16 +25,20 @@ import org.junit.jupiter.api.Timeout;
 class DemoTest {
     @Test
     void demoRunsAMeshThatServesAndStopsEverything() throws Exception {
-        int port = MeshNodes.freePort();
-        int admin = MeshNodes.freePort();
-        int gossip = MeshNodes.freePort();
-        int backends = MeshNodes.freePort();
-        // Consecutive ports from the first free one: good enough on a quiet test machine.
+        int port = MeshNodes.freePorts(3);
+        int admin = MeshNodes.freePorts(3);
+        int gossip = MeshNodes.freePorts(3);
+        int backends = MeshNodes.freePorts(3);
         try (NodeProcess demo = NodeProcess.start("demo", "--port", Integer.toString(port), "--admin-port",
             Integer.toString(admin), "--gossip-port", Integer.toString(gossip), "--backend-port",
             Integer.toString(backends))) {
-            Await.until(Duration.ofSeconds(120), "the guide", () -> demo.stdout().stream()
-                .anyMatch(l -> l.contains("Ctrl-C stops every node and backend")));
+            try {
+                Await.until(Duration.ofSeconds(120), "the guide", () -> !demo.process().isAlive()
+                    || demo.stdout().stream().anyMatch(l -> l.contains("Ctrl-C stops every node and backend")));
+                assertTrue(demo.process().isAlive(), "the demo exited");
+            } catch (AssertionError e) {
+                throw new AssertionError(e.getMessage() + "; demo said: " + demo.stdout() + " " + demo.stderr(), e);
+            }
             String out = String.join("\n", demo.stdout());
             Matcher m = Pattern.compile("node-1\\s+\\d+\\s+(\\S+):(\\d+)").matcher(out);
             assertTrue(m.find(), out);

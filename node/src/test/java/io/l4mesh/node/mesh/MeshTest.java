@@ -57,9 +57,9 @@ class MeshTest {
     void convergesAgreesOnHealthAndDropsDeadOrLeavingNodes() throws Exception {
         try (TcpTestServer a = TcpTestServer.named("a"); TcpTestServer b = TcpTestServer.named("b");
              TcpTestServer c = TcpTestServer.named("c"); MeshNodes mesh = new MeshNodes(dir)) {
-            int p1 = MeshNodes.freePort();
-            int p2 = MeshNodes.freePort();
-            int p3 = MeshNodes.freePort();
+            int p1 = MeshNodes.freePorts(1);
+            int p2 = MeshNodes.freePorts(1);
+            int p3 = MeshNodes.freePorts(1);
             MeshNodes.Node n1 = mesh.define("n1", p1, List.of(p2, p3), pool(a, b), MeshNodes.KEY);
             MeshNodes.Node n2 = mesh.define("n2", p2, List.of(p1), pool(a, b), MeshNodes.KEY);
             MeshNodes.Node n3 = mesh.define("n3", p3, List.of(p1), pool(a, b), MeshNodes.KEY);
@@ -122,9 +122,9 @@ class MeshTest {
     void partitionHealsRestartCatchesUpAndStrangersStayOut() throws Exception {
         try (TcpTestServer a = TcpTestServer.named("a"); TcpTestServer b = TcpTestServer.named("b");
              TcpTestServer c = TcpTestServer.named("c"); MeshNodes mesh = new MeshNodes(dir)) {
-            int p1 = MeshNodes.freePort();
-            int p2 = MeshNodes.freePort();
-            int p3 = MeshNodes.freePort();
+            int p1 = MeshNodes.freePorts(1);
+            int p2 = MeshNodes.freePorts(1);
+            int p3 = MeshNodes.freePorts(1);
             MeshNodes.Node n1 = mesh.start(mesh.define("n1", p1, List.of(p2, p3), pool(a, b), MeshNodes.KEY));
             MeshNodes.Node n2 = mesh.start(mesh.define("n2", p2, List.of(p1, p3), pool(a, b), MeshNodes.KEY));
             MeshNodes.Node n3 = mesh.start(mesh.define("n3", p3, List.of(p1, p2), pool(a, b), MeshNodes.KEY));
@@ -168,7 +168,7 @@ class MeshTest {
             }
 
             // A node with the wrong key joins nobody; garbage on the gossip port is counted and harmless.
-            MeshNodes.Node stranger = mesh.start(mesh.define("x", MeshNodes.freePort(), List.of(p1), pool(a),
+            MeshNodes.Node stranger = mesh.start(mesh.define("x", MeshNodes.freePorts(1), List.of(p1), pool(a),
                 MeshNodes.KEY.replace('6', '7')));
             Random r = new Random(1);
             for (int i = 0; i < 20; i++) {

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.l4mesh.node.Node;
 import io.l4mesh.node.NodeStatus;
 import io.l4mesh.node.testing.Await;
+import io.l4mesh.node.testing.Cleanup;
 import io.l4mesh.node.testing.Clients;
 import io.l4mesh.node.testing.TcpTestServer;
 import io.l4mesh.node.testing.TestNodes;
@@ -34,18 +35,15 @@ import org.junit.jupiter.api.Timeout;
 /** The TCP proxy through real sockets on loopback. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class TcpProxyTest {
-    private final List<AutoCloseable> closeables = new ArrayList<>();
+    private final Cleanup cleanup = new Cleanup();
 
     @AfterEach
     void tearDown() throws Exception {
-        for (int i = closeables.size() - 1; i >= 0; i--) {
-            closeables.get(i).close();
-        }
+        cleanup.close();
     }
 
     private <T extends AutoCloseable> T track(T c) {
-        closeables.add(c);
-        return c;
+        return cleanup.add(c);
     }
 
     private Node node(String poolBody, String listenerExtra) throws Exception {

@@ -9,6 +9,7 @@ import io.l4mesh.node.Node;
 import io.l4mesh.node.NodeStatus;
 import io.l4mesh.node.admin.AdminClient;
 import io.l4mesh.node.testing.Await;
+import io.l4mesh.node.testing.Cleanup;
 import io.l4mesh.node.testing.TestNodes;
 import io.l4mesh.node.testing.UdpTestServer;
 import java.io.IOException;
@@ -32,18 +33,15 @@ import org.junit.jupiter.api.Timeout;
 /** The UDP proxy through real datagram sockets on loopback. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class UdpProxyTest {
-    private final List<AutoCloseable> closeables = new ArrayList<>();
+    private final Cleanup cleanup = new Cleanup();
 
     @AfterEach
     void tearDown() throws Exception {
-        for (int i = closeables.size() - 1; i >= 0; i--) {
-            closeables.get(i).close();
-        }
+        cleanup.close();
     }
 
     private <T extends AutoCloseable> T track(T c) {
-        closeables.add(c);
-        return c;
+        return cleanup.add(c);
     }
 
     private Node node(List<UdpTestServer> servers, String listenerExtra) throws Exception {

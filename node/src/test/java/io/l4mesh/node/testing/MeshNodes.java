@@ -71,6 +71,35 @@ public final class MeshNodes implements AutoCloseable {
         }
     }
 
+    private static final java.util.concurrent.atomic.AtomicInteger NEXT_BASE =
+        new java.util.concurrent.atomic.AtomicInteger(20_000 + new java.util.Random().nextInt(200) * 50);
+
+    /**
+     * The first of {@code n} consecutive free ports, below Linux's ephemeral range (32768+) so that no outgoing
+     * connection can take one of them between this check and the bind.
+     */
+    public static int freePorts(int n) throws IOException {
+        for (int attempt = 0; attempt < 200; attempt++) {
+            int base = NEXT_BASE.getAndAdd(n + 1);
+            if (base + n >= 32_000) {
+                NEXT_BASE.set(20_000);
+                continue;
+            }
+            boolean ok = true;
+            for (int p = base; p < base + n && ok; p++) {
+                try (ServerSocket s = new ServerSocket()) {
+                    s.bind(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), p));
+                } catch (IOException e) {
+                    ok = false;
+                }
+            }
+            if (ok) {
+                return base;
+            }
+        }
+        throw new IOException("no run of " + n + " free ports found");
+    }
+
     /** Writes a node's config; {@code seeds} are gossip ports; {@code poolYaml} is the pool's body. */
     public Node define(String id, int gossipPort, List<Integer> seeds, String poolYaml, String key) throws IOException {
         Path keyFile = dir.resolve("key-" + id);

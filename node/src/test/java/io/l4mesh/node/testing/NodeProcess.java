@@ -4,9 +4,7 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -30,14 +28,8 @@ public final class NodeProcess implements AutoCloseable {
 
     /** Starts {@code l4mesh <args>} in a new JVM with this test's class path. */
     public static NodeProcess start(String... args) throws IOException {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.add("--enable-native-access=ALL-UNNAMED");
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        cmd.add("io.l4mesh.node.cli.L4meshCli");
-        cmd.addAll(List.of(args));
-        return new NodeProcess(new ProcessBuilder(cmd).start());
+        return new NodeProcess(new ProcessBuilder(io.l4mesh.node.cli.L4meshCli.childCommand(List.of(), List.of(args)))
+            .start());
     }
 
     private static void pump(BufferedReader r, List<String> into) {
@@ -115,6 +107,8 @@ public final class NodeProcess implements AutoCloseable {
 
     @Override
     public void close() {
+        // Children first (the demo's nodes and backends), by their PIDs, so none is orphaned.
+        process.descendants().forEach(ProcessHandle::destroyForcibly);
         if (process.isAlive()) {
             process.destroyForcibly();
             try {
