@@ -251,11 +251,16 @@ public final class ProxyBench implements AutoCloseable {
         return p;
     }
 
-    private void stop(Process p) throws InterruptedException {
+    private void stop(Process p) {
         p.destroy();
-        if (!p.waitFor(10, TimeUnit.SECONDS)) {
+        try {
+            if (!p.waitFor(10, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                p.waitFor(5, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
             p.destroyForcibly();
-            p.waitFor(5, TimeUnit.SECONDS);
+            Thread.currentThread().interrupt();
         }
         processes.remove(p);
     }
@@ -300,7 +305,7 @@ public final class ProxyBench implements AutoCloseable {
     }
 
     @Override
-    public void close() throws IOException, InterruptedException {
+    public void close() throws IOException {
         for (Process p : new ArrayList<>(processes)) {
             stop(p);
         }

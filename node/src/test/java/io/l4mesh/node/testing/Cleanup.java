@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** Closes what a test opened, last first; use one per test instance and close it in {@code @AfterEach}. */
+@SuppressWarnings("try")
 public final class Cleanup implements AutoCloseable {
     private final List<AutoCloseable> resources = new ArrayList<>();
 

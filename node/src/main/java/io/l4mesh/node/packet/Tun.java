@@ -1,0 +1,140 @@
+package io.l4mesh.node.packet;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * One queue of a Linux TUN device, opened through FFM ({@code open("/dev/net/tun")} and
+ * {@code ioctl(TUNSETIFF, IFF_TUN | IFF_NO_PI [| IFF_MULTI_QUEUE])}). Each read returns one raw IP packet; each
+ * write injects one. Needs CAP_NET_ADMIN. Opening the same name again with {@code multiQueue} adds a queue (one per
+ * packet thread); the kernel spreads flows over queues.
+ *
+ * <pre>{@code
+ * try (Tun tun = Tun.open("l4m0", false); Arena arena = Arena.ofConfined()) {
+ *     MemorySegment buf = arena.allocate(Tun.MAX_PACKET);
+ *     int n = tun.read(buf, 100);          // -1 on timeout
+ * }
+ * }</pre>
+ *
+ * <p>Threading: one thread per queue (the errno capture segment is per instance).
+ */
+public final class Tun implements AutoCloseable {
+    public static final int MAX_PACKET = 65_535;
+    static final long TUNSETIFF = 0x400454caL;
+    static final short IFF_TUN = 0x0001;
+    static final short IFF_NO_PI = 0x1000;
+    static final short IFF_MULTI_QUEUE = 0x0100;
+    static final int IFNAMSIZ = 16;
+    static final int IFREQ_SIZE = 40;
+
+    private final String name;
+    private final int fd;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment state = Libc.callState(arena);
+    private final MemorySegment pollfd = arena.allocate(8);
+    private volatile boolean closed;
+
+    private Tun(String name, int fd) {
+        this.name = name;
+        this.fd = fd;
+    }
+
+    /** Opens (creating if needed) the TUN device {@code name} in the calling thread's network namespace. */
+    public static Tun open(String name, boolean multiQueue) throws IOException {
+        byte[] n = name.getBytes(StandardCharsets.US_ASCII);
+        if (n.length == 0 || n.length >= IFNAMSIZ) {
+            throw new IOException("TUN device name '" + name + "' must be 1 to 15 characters");
+        }
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = Libc.callState(a);
+            int fd = (int) Libc.OPEN.invokeExact(st, a.allocateFrom("/dev/net/tun"),
+                Libc.O_RDWR | Libc.O_NONBLOCK | Libc.O_CLOEXEC, 0);
+            if (fd < 0) {
+                throw new IOException("open /dev/net/tun: " + Libc.strerror(Libc.errno(st)));
+            }
+            MemorySegment ifr = a.allocate(IFREQ_SIZE);
+            MemorySegment.copy(n, 0, ifr, ValueLayout.JAVA_BYTE, 0, n.length);
+            short flags = (short) (IFF_TUN | IFF_NO_PI | (multiQueue ? IFF_MULTI_QUEUE : 0));
+            ifr.set(ValueLayout.JAVA_SHORT, IFNAMSIZ, flags);
+            int rc = (int) Libc.IOCTL.invokeExact(st, fd, TUNSETIFF, ifr);
+            if (rc < 0) {
+                int err = Libc.errno(st);
+                int ignored = (int) Libc.CLOSE.invokeExact(st, fd);
+                throw new IOException("ioctl TUNSETIFF " + name + ": " + Libc.strerror(err)
+                    + (err == 1 ? " (needs CAP_NET_ADMIN)" : ""));
+            }
+            return new Tun(ifr.getString(0, StandardCharsets.US_ASCII), fd);
+        } catch (IOException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IOException("TUN open failed: " + t, t);
+        }
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /**
+     * Reads one packet into {@code buf}, waiting at most {@code timeoutMs}.
+     *
+     * @return its length, or -1 if none came in time
+     */
+    public int read(MemorySegment buf, int timeoutMs) throws IOException {
+        try {
+            long n = (long) Libc.READ.invokeExact(state, fd, buf, buf.byteSize());
+            if (n >= 0) {
+                return (int) n;
+            }
+            int err = Libc.errno(state);
+            if (err != Libc.EAGAIN && err != Libc.EINTR) {
+                throw new IOException("read " + name + ": " + Libc.strerror(err));
+            }
+            pollfd.set(ValueLayout.JAVA_INT, 0, fd);
+            pollfd.set(ValueLayout.JAVA_SHORT, 4, Libc.POLLIN);
+            pollfd.set(ValueLayout.JAVA_SHORT, 6, (short) 0);
+            int ready = (int) Libc.POLL.invokeExact(state, pollfd, 1L, timeoutMs);
+            if (ready <= 0 || closed) {
+                return -1;
+            }
+            n = (long) Libc.READ.invokeExact(state, fd, buf, buf.byteSize());
+            return n >= 0 ? (int) n : -1;
+        } catch (IOException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IOException("read " + name + ": " + t, t);
+        }
+    }
+
+    /** Writes one packet (the first {@code length} bytes of {@code buf}). */
+    public void write(MemorySegment buf, int length) throws IOException {
+        try {
+            long n = (long) Libc.WRITE.invokeExact(state, fd, buf, (long) length);
+            if (n != length) {
+                throw new IOException("write " + name + ": " + (n < 0 ? Libc.strerror(Libc.errno(state))
+                    : "short write " + n + " of " + length));
+            }
+        } catch (IOException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IOException("write " + name + ": " + t, t);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            int ignored = (int) Libc.CLOSE.invokeExact(state, fd);
+        } catch (Throwable ignored) {
+            // Closing a descriptor cannot fail in a way that matters here.
+        }
+        arena.close();
+    }
+}
