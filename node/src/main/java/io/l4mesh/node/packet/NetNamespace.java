@@ -19,7 +19,7 @@ public final class NetNamespace {
     /** Runs {@code task} on a new thread inside namespace {@code name} and returns its result. */
     public static <T> T call(String name, Callable<T> task) throws Exception {
         CompletableFuture<T> result = new CompletableFuture<>();
-        Thread t = Thread.ofPlatform().name("netns-" + name).start(() -> {
+        Thread t = Thread.ofPlatform().name("netns-" + name).daemon().start(() -> {
             try {
                 enter(name);
                 result.complete(task.call());

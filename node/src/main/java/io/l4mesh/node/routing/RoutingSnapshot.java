@@ -92,6 +92,11 @@ public final class RoutingSnapshot {
         return List.of(backends);
     }
 
+    /** The backend at a Maglev table index (no allocation: the packet path calls this per packet). */
+    public BackendRuntime backendAt(int index) {
+        return backends[index];
+    }
+
     /** The backend with this id, or null. */
     public BackendRuntime backend(String id) {
         for (BackendRuntime b : backends) {

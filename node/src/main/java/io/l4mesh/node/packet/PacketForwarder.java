@@ -1,0 +1,124 @@
+package io.l4mesh.node.packet;
+
+import io.l4mesh.hashring.MaglevTable;
+import io.l4mesh.node.routing.BackendRuntime;
+import io.l4mesh.node.routing.PoolRuntime;
+import io.l4mesh.node.routing.RoutingSnapshot;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.net.Inet4Address;
+
+/**
+ * One packet thread of a VIP in packet mode (DSR): reads the client's IP packets from a TUN queue, picks the
+ * backend by Maglev over the pool's routing snapshot, and sends the packet to it GUE-encapsulated. The node never
+ * sees the replies: backends answer the client directly.
+ *
+ * <p>No object is made per packet: the TUN read lands at {@link GueEncapsulator#OVERHEAD} in a buffer allocated
+ * once, the headers go in front of it, and the raw socket sends the whole.
+ *
+ * <p>Packets whose encapsulation would exceed {@code mtu} are dropped and counted (the fabric between nodes and
+ * backends needs an MTU 28 bytes above the clients'). IPv4 and IPv6 fragments are dropped and counted, like
+ * Katran. ICMP errors about a flow go to that flow's backend.
+ *
+ * <p>Threading: {@link #run} on one thread; {@link #stop} from any.
+ */
+public final class PacketForwarder implements Runnable {
+    private final Tun tun;
+    private final RawIpv4Socket raw;
+    private final PoolRuntime pool;
+    private final GueEncapsulator gue;
+    private final PacketCounters counters;
+    private final int mtu;
+    private final long seed;
+    private volatile boolean running = true;
+
+    public PacketForwarder(Tun tun, RawIpv4Socket raw, PoolRuntime pool, GueEncapsulator gue,
+                           PacketCounters counters, int mtu) {
+        this.tun = tun;
+        this.raw = raw;
+        this.pool = pool;
+        this.gue = gue;
+        this.counters = counters;
+        this.mtu = mtu;
+        this.seed = pool.snapshot().table().algorithm().flowSeed();
+    }
+
+    @Override
+    public void run() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buf = arena.allocate(GueEncapsulator.OVERHEAD + Tun.MAX_PACKET);
+            MemorySegment inner = buf.asSlice(GueEncapsulator.OVERHEAD, Tun.MAX_PACKET);
+            PacketParser parser = new PacketParser();
+            while (running) {
+                int n;
+                try {
+                    n = tun.read(inner, 100);
+                } catch (IOException e) {
+                    if (running) {
+                        counters.sendErrors.increment();
+                    }
+                    continue;
+                }
+                if (n > 0) {
+                    forward(buf, inner, n, parser);
+                }
+            }
+        }
+    }
+
+    private void forward(MemorySegment buf, MemorySegment inner, int n, PacketParser parser) {
+        counters.received.increment();
+        switch (parser.parse(inner, n)) {
+            case OK -> { }
+            case ICMP_ERROR -> counters.icmpErrors.increment();
+            case IP_OPTIONS -> counters.ipOptions.increment();
+            case FRAGMENT -> {
+                counters.fragments.increment();
+                return;
+            }
+            case UNSUPPORTED -> {
+                counters.unsupported.increment();
+                return;
+            }
+            default -> {
+                counters.malformed.increment();
+                return;
+            }
+        }
+        if (n + GueEncapsulator.OVERHEAD > mtu) {
+            counters.tooBig.increment();
+            return;
+        }
+        long hash = parser.flowHash(seed);
+        RoutingSnapshot s = pool.snapshot();
+        int idx = s.table().lookup(hash);
+        if (idx == MaglevTable.NO_BACKEND) {
+            counters.noBackend.increment();
+            return;
+        }
+        BackendRuntime b = s.backendAt(idx);
+        if (!(b.socketAddress().getAddress() instanceof Inet4Address v4)) {
+            counters.unsupported.increment();   // IPv6 outer headers: not yet
+            return;
+        }
+        int dst = ipv4(v4);
+        int total = gue.encapsulate(buf, n, 0, dst, hash);
+        try {
+            raw.send(buf, total, dst);
+            counters.forwarded.increment();
+            counters.bytesForwarded.add(n);
+        } catch (IOException e) {
+            counters.sendErrors.increment();
+        }
+    }
+
+    private static int ipv4(Inet4Address a) {
+        byte[] b = a.getAddress();
+        return (b[0] & 0xFF) << 24 | (b[1] & 0xFF) << 16 | (b[2] & 0xFF) << 8 | (b[3] & 0xFF);
+    }
+
+    public void stop() {
+        running = false;
+    }
+}

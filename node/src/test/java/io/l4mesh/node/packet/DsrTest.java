@@ -1,0 +1,214 @@
+package io.l4mesh.node.packet;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.l4mesh.hashring.HashAlgorithm;
+import io.l4mesh.node.config.BackendConfig;
+import io.l4mesh.node.config.HealthCheckConfig;
+import io.l4mesh.node.config.HostPort;
+import io.l4mesh.node.config.PoolConfig;
+import io.l4mesh.node.config.ProxyProtocol;
+import io.l4mesh.node.routing.BackendRuntime;
+import io.l4mesh.node.routing.Health;
+import io.l4mesh.node.routing.PoolEvents;
+import io.l4mesh.node.routing.PoolRuntime;
+import io.l4mesh.node.routing.RoutingSnapshot;
+import io.l4mesh.node.testing.Clients;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Direct server return through real namespaces: client -- node -- backend. The client's TCP connection to the VIP
+ * is routed into the node's TUN; the forwarder sends each packet GUE-encapsulated to the backend, whose decapsulator
+ * writes it into its own TUN; the backend (VIP on lo) answers the client directly, through the kernel's routing.
+ * 2 MiB go each way intact, and the node's counters show it carried only the client-to-server direction.
+ */
+@Tag("slow")
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class DsrTest {
+    static final String VIP = "198.18.100.1";
+    static final int PORT = 8080;
+
+    private final List<String> namespaces = new ArrayList<>();
+
+    private String ns(String role) throws Exception {
+        String name = "l4m" + role + ProcessHandle.current().pid();
+        TunTest.ip("netns", "add", name);
+        namespaces.add(name);
+        return name;
+    }
+
+    private static void sh(String ns, String command) throws Exception {
+        Process p = new ProcessBuilder("ip", "netns", "exec", ns, "sh", "-c", command).redirectErrorStream(true)
+            .start();
+        String out = new String(p.getInputStream().readAllBytes());
+        if (!p.waitFor(10, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IllegalStateException(ns + ": " + command + ": " + out.strip());
+        }
+    }
+
+    private static final PoolEvents NO_EVENTS = new PoolEvents() {
+        @Override
+        public void backendAdded(PoolRuntime pool, BackendRuntime backend) {
+        }
+
+        @Override
+        public void backendRemoved(PoolRuntime pool, BackendRuntime backend) {
+        }
+
+        @Override
+        public void healthChanged(PoolRuntime pool, BackendRuntime backend, Health health, String reason) {
+        }
+
+        @Override
+        public void localHealthChanged(PoolRuntime pool, BackendRuntime backend, Health health, String reason) {
+        }
+
+        @Override
+        public void snapshotPublished(PoolRuntime pool, RoutingSnapshot snapshot) {
+        }
+    };
+
+    @Test
+    void tcpThroughTheNodeRepliesStraightToTheClient() throws Exception {
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root (netns, TUN, raw sockets)");
+        Assumptions.assumeTrue(Files.exists(Path.of("/dev/net/tun")), "no /dev/net/tun here");
+        try {
+            run();
+        } finally {
+            for (String n : namespaces) {
+                TunTest.ip("netns", "del", n);
+            }
+        }
+    }
+
+    private void run() throws Exception {
+        String c = ns("c");
+        String n = ns("n");
+        String b = ns("b");
+        TunTest.ip("link", "add", "l4c" + c.substring(4), "netns", c, "type", "veth", "peer", "name",
+            "l4n" + c.substring(4), "netns", n);
+        TunTest.ip("link", "add", "l4b" + c.substring(4), "netns", b, "type", "veth", "peer", "name",
+            "l4o" + c.substring(4), "netns", n);
+        String suffix = c.substring(4);
+        sh(c, "ip link set lo up; ip link set l4c" + suffix + " up; ip addr add 198.18.10.2/24 dev l4c" + suffix
+            + "; ip route add 198.18.100.1/32 via 198.18.10.1");
+        // The fabric between node and backend carries the client's packets plus 28 bytes of GUE: MTU 1600.
+        sh(n, "ip link set lo up; ip link set l4n" + suffix + " up; ip link set l4o" + suffix + " mtu 1600 up;"
+            + " ip addr add 198.18.10.1/24 dev l4n" + suffix + "; ip addr add 198.18.20.1/24 dev l4o" + suffix
+            + "; sysctl -qw net.ipv4.ip_forward=1");
+        sh(b, "ip link set lo up; ip link set l4b" + suffix + " mtu 1600 up; ip addr add 198.18.20.2/24 dev l4b" + suffix
+            + "; ip addr add " + VIP + "/32 dev lo; ip route add 198.18.10.0/24 via 198.18.20.1;"
+            + " sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0");
+
+        // Backend: the decapsulator and a server on the VIP, inside namespace b.
+        AtomicReference<byte[]> backendGot = new AtomicReference<>();
+        AtomicReference<byte[]> backendSent = new AtomicReference<>();
+        CompletableFuture<Void> backendReady = new CompletableFuture<>();
+        CompletableFuture<Void> stop = new CompletableFuture<>();
+        long size = 2L << 20;
+        Thread backend = Thread.ofPlatform().daemon().start(() -> {
+            try {
+                NetNamespace.call(b, () -> {
+                    try (Tun tun = Tun.open("l4decap", false);
+                         GueDecapsulator decap = new GueDecapsulator(new InetSocketAddress("198.18.20.2",
+                             GueEncapsulator.DEFAULT_PORT), tun);
+                         ServerSocket server = new ServerSocket(PORT, 50, InetAddress.getByName(VIP))) {
+                        sh(b, "ip link set l4decap up; sysctl -qw net.ipv4.conf.l4decap.rp_filter=0");
+                        Thread d = Thread.ofPlatform().daemon().start(decap);
+                        backendReady.complete(null);
+                        try (Socket s = server.accept()) {
+                            CompletableFuture<Object[]> reader = Clients.readAllAsync(s.getInputStream());
+                            backendSent.set(Clients.writeRandom(s.getOutputStream(), size, 2));
+                            s.shutdownOutput();
+                            backendGot.set((byte[]) reader.get(60, TimeUnit.SECONDS)[0]);
+                        }
+                        stop.get(60, TimeUnit.SECONDS);
+                        decap.close();
+                        d.join();
+                        assertTrue(decap.decapsulated() > 100, "the backend decapsulated the client's packets");
+                    }
+                    return null;
+                });
+            } catch (Exception e) {
+                backendReady.completeExceptionally(e);
+            }
+        });
+        backendReady.get(30, TimeUnit.SECONDS);
+
+        // Node: the VIP is routed into the node's TUN; one forwarder thread sends to the backend.
+        PoolRuntime pool = new PoolRuntime(new PoolConfig("p", List.of(new BackendConfig(
+            new HostPort("198.18.20.2", PORT), 1, false)), HealthCheckConfig.defaults(), Duration.ofSeconds(1),
+            Duration.ofMinutes(1), 0, ProxyProtocol.NONE), 65537, HashAlgorithm.MAGLEV_V1, NO_EVENTS);
+        PacketCounters counters = new PacketCounters();
+        CompletableFuture<PacketForwarder> forwarder = new CompletableFuture<>();
+        Thread node = Thread.ofPlatform().daemon().start(() -> {
+            try {
+                NetNamespace.call(n, () -> {
+                    try (Tun tun = Tun.open("l4vip", false); RawIpv4Socket raw = RawIpv4Socket.open()) {
+                        sh(n, "ip link set l4vip up; ip route add " + VIP + "/32 dev l4vip");
+                        PacketForwarder f = new PacketForwarder(tun, raw, pool,
+                            new GueEncapsulator(GueEncapsulator.DEFAULT_PORT), counters, 1600);
+                        forwarder.complete(f);
+                        f.run();
+                    }
+                    return null;
+                });
+            } catch (Exception e) {
+                forwarder.completeExceptionally(e);
+            }
+        });
+        PacketForwarder f = forwarder.get(30, TimeUnit.SECONDS);
+
+        // Client: 2 MiB each way over one TCP connection to the VIP.
+        try {
+            NetNamespace.call(c, () -> {
+                try (Socket s = new Socket()) {
+                    s.setSoTimeout(30_000);
+                    s.connect(new InetSocketAddress(VIP, PORT), 5000);
+                    CompletableFuture<Object[]> reader = Clients.readAllAsync(s.getInputStream());
+                    byte[] sent = Clients.writeRandom(s.getOutputStream(), size, 1);
+                    s.shutdownOutput();
+                    Object[] got = reader.get(60, TimeUnit.SECONDS);
+                    assertEquals(size, (long) got[1]);
+                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                    while (backendSent.get() == null || backendGot.get() == null) {
+                        assertTrue(System.nanoTime() < deadline, "backend finished");
+                        Thread.sleep(10);
+                    }
+                    assertArrayEquals(backendSent.get(), (byte[]) got[0], "server to client intact (direct)");
+                    assertArrayEquals(sent, backendGot.get(), "client to server intact (through the node)");
+                }
+                return null;
+            });
+        } finally {
+            f.stop();
+            stop.complete(null);
+            node.join(10_000);
+            backend.join(10_000);
+        }
+        System.out.printf("dsr: node forwarded %d packets, %d bytes (client to server only); received %d%n",
+            counters.forwarded(), counters.bytesForwarded(), counters.received());
+        assertTrue(counters.bytesForwarded() >= size, "the node carried the client's 2 MiB");
+        assertTrue(counters.bytesForwarded() < size + size / 4,
+            "and not the server's 2 MiB: replies went straight to the client");
+        assertEquals(0, counters.sendErrors());
+        assertEquals(0, counters.tooBig(), "the fabric MTU leaves room for the 28 bytes of GUE");
+    }
+}
