@@ -114,24 +114,28 @@ class DsrTest {
             + " ip addr add 198.18.10.1/24 dev l4n" + suffix + "; ip addr add 198.18.20.1/24 dev l4o" + suffix
             + "; sysctl -qw net.ipv4.ip_forward=1");
         sh(b, "ip link set lo up; ip link set l4b" + suffix + " mtu 1600 up; ip addr add 198.18.20.2/24 dev l4b" + suffix
-            + "; ip addr add " + VIP + "/32 dev lo; ip route add 198.18.10.0/24 via 198.18.20.1;"
+            + "; ip route add 198.18.10.0/24 via 198.18.20.1;"
             + " sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0");
 
-        // Backend: the decapsulator and a server on the VIP, inside namespace b.
+        // Backend: 'l4mesh decap' (a process in namespace b; it puts the VIP on lo) and a server on the VIP.
+        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", b));
+        cmd.addAll(io.l4mesh.node.cli.L4meshCli.childCommand(List.of(), List.of("decap", "--listen",
+            "198.18.20.2:" + GueEncapsulator.DEFAULT_PORT, "--tun", "l4decap", "--vip", VIP)));
+        Path decapLog = Files.createTempFile("l4mesh-decap", ".log");
+        Process decap = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(decapLog.toFile()).start();
+        long started = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!Files.readString(decapLog).contains("l4mesh decap: GUE on")) {
+            assertTrue(decap.isAlive() && System.nanoTime() < started, "decap started: " + Files.readString(decapLog));
+            Thread.sleep(50);
+        }
         AtomicReference<byte[]> backendGot = new AtomicReference<>();
         AtomicReference<byte[]> backendSent = new AtomicReference<>();
         CompletableFuture<Void> backendReady = new CompletableFuture<>();
-        CompletableFuture<Void> stop = new CompletableFuture<>();
         long size = 2L << 20;
         Thread backend = Thread.ofPlatform().daemon().start(() -> {
             try {
                 NetNamespace.call(b, () -> {
-                    try (Tun tun = Tun.open("l4decap", false);
-                         GueDecapsulator decap = new GueDecapsulator(new InetSocketAddress("198.18.20.2",
-                             GueEncapsulator.DEFAULT_PORT), tun);
-                         ServerSocket server = new ServerSocket(PORT, 50, InetAddress.getByName(VIP))) {
-                        sh(b, "ip link set l4decap up; sysctl -qw net.ipv4.conf.l4decap.rp_filter=0");
-                        Thread d = Thread.ofPlatform().daemon().start(decap);
+                    try (ServerSocket server = new ServerSocket(PORT, 50, InetAddress.getByName(VIP))) {
                         backendReady.complete(null);
                         try (Socket s = server.accept()) {
                             CompletableFuture<Object[]> reader = Clients.readAllAsync(s.getInputStream());
@@ -139,10 +143,6 @@ class DsrTest {
                             s.shutdownOutput();
                             backendGot.set((byte[]) reader.get(60, TimeUnit.SECONDS)[0]);
                         }
-                        stop.get(60, TimeUnit.SECONDS);
-                        decap.close();
-                        d.join();
-                        assertTrue(decap.decapsulated() > 100, "the backend decapsulated the client's packets");
                     }
                     return null;
                 });
@@ -199,10 +199,17 @@ class DsrTest {
             });
         } finally {
             f.stop();
-            stop.complete(null);
             node.join(10_000);
             backend.join(10_000);
+            decap.destroy();   // SIGTERM: it removes the VIP it added and reports its count
         }
+        assertTrue(decap.waitFor(10, TimeUnit.SECONDS));
+        List<String> decapLines = Files.readAllLines(decapLog);
+        Files.delete(decapLog);
+        String last = decapLines.isEmpty() ? "" : decapLines.get(decapLines.size() - 1);
+        assertTrue(last.startsWith("l4mesh decap: stopped after "), "decap said " + decapLines);
+        long decapsulated = Long.parseLong(last.split(" ")[4]);
+        assertTrue(decapsulated >= counters.forwarded() - 5, "decap got what the node sent: " + last);
         System.out.printf("dsr: node forwarded %d packets, %d bytes (client to server only); received %d%n",
             counters.forwarded(), counters.bytesForwarded(), counters.received());
         assertTrue(counters.bytesForwarded() >= size, "the node carried the client's 2 MiB");
