@@ -89,6 +89,8 @@ class DsrTest {
     void tcpThroughTheNodeRepliesStraightToTheClient() throws Exception {
         Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root (netns, TUN, raw sockets)");
         Assumptions.assumeTrue(Files.exists(Path.of("/dev/net/tun")), "no /dev/net/tun here");
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/sbin/ip")) || Files.isExecutable(Path.of("/sbin/ip"))
+            || Files.isExecutable(Path.of("/usr/bin/ip")), "no ip command (iproute2) here");
         try {
             run();
         } finally {

@@ -43,6 +43,8 @@ class TunTest {
     void packetsGoThroughATunDeviceBothWays() throws Exception {
         Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root (CAP_NET_ADMIN)");
         Assumptions.assumeTrue(Files.exists(Path.of("/dev/net/tun")), "no /dev/net/tun here");
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/sbin/ip")) || Files.isExecutable(Path.of("/sbin/ip"))
+            || Files.isExecutable(Path.of("/usr/bin/ip")), "no ip command (iproute2) here");
         String ns = "l4mt-" + ProcessHandle.current().pid();
         ip("netns", "add", ns);
         try {
