@@ -287,6 +287,9 @@ public final class Node implements AutoCloseable {
 
     private ProxyListener newListener(ListenerConfig lc) {
         ListenerRuntime rt = new ListenerRuntime(lc, pools.get(lc.pool()), control, errors);
+        if (lc.packet() != null) {
+            return new io.l4mesh.node.packet.PacketListener(rt, lc.packet());
+        }
         return lc.protocol() == Protocol.TCP
             ? new TcpListener(rt, transport, boss, workers)
             : new UdpListener(rt, transport, workers, workerThreads);

@@ -219,7 +219,7 @@ public final class ConfigLoader {
         List<JsonNode> items = top.list("listeners");
         for (int i = 0; i < items.size(); i++) {
             Obj l = new Obj(top.path("listeners") + "[" + i + "]", items.get(i),
-                "name", "bind", "protocol", "pool", "algorithm", "maxConnections", "idleTimeout");
+                "name", "bind", "protocol", "pool", "algorithm", "maxConnections", "idleTimeout", "mode", "packet");
             String name = l.string("name", null);
             checkName(l.path("name"), name);
             if (!names.add(name)) {
@@ -249,9 +249,35 @@ public final class ConfigLoader {
             }
             int maxConnections = l.integer("maxConnections", ListenerConfig.DEFAULT_MAX_CONNECTIONS, 1, 10_000_000);
             Duration idle = l.duration("idleTimeout", null, false);
-            listeners.add(new ListenerConfig(name, bind, protocol, pool, algorithm, maxConnections, idle));
+            String mode = l.string("mode", "proxy");
+            PacketConfig packet = null;
+            if (mode.equals("packet")) {
+                if (algorithm != Algorithm.MAGLEV) {
+                    throw new ConfigException(l.path("algorithm"), "packet mode uses maglev (every node must pick alike)");
+                }
+                if (!isLiteralIpv4(bind.host())) {
+                    throw new ConfigException(l.path("bind"), "packet mode needs an IPv4 VIP, got '" + bind.host() + "'");
+                }
+                Obj pk = l.obj("packet", "tun", "queues", "guePort", "fabricMtu");
+                String tun = pk.string("tun", ("l4m" + name).substring(0, Math.min(15, 3 + name.length())));
+                if (!tun.matches("[A-Za-z0-9_.-]{1,15}")) {
+                    throw new ConfigException(pk.path("tun"), "'" + tun + "' is not a device name (1 to 15 characters)");
+                }
+                packet = new PacketConfig(tun, pk.integer("queues", 0, 0, 64),
+                    pk.integer("guePort", PacketConfig.DEFAULT_GUE_PORT, 1, 65535),
+                    pk.integer("fabricMtu", PacketConfig.DEFAULT_FABRIC_MTU, 576, 65535));
+            } else if (!mode.equals("proxy")) {
+                throw new ConfigException(l.path("mode"), "'" + mode + "' is not one of proxy, packet");
+            } else if (l.raw("packet") != null) {
+                throw new ConfigException(l.path("packet"), "only for mode: packet");
+            }
+            listeners.add(new ListenerConfig(name, bind, protocol, pool, algorithm, maxConnections, idle, packet));
         }
         return listeners;
+    }
+
+    private static boolean isLiteralIpv4(String host) {
+        return host.matches("\\d{1,3}(\\.\\d{1,3}){3}");
     }
 
     static HostPort parseHostPort(String path, String text, boolean allowPortZero) throws ConfigException {

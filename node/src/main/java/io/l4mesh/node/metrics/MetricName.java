@@ -15,6 +15,9 @@ public enum MetricName {
     IDLE_TIMEOUTS("l4mesh.idle.timeouts", Kind.COUNTER, "Connections and sessions closed for idleness, by listener"),
     RESETS("l4mesh.resets", Kind.COUNTER, "Connections ended by a reset from either side, by listener"),
     BYTES("l4mesh.bytes", Kind.COUNTER, "Payload bytes relayed, by listener and direction (in: client to backend)"),
+    PACKETS("l4mesh.packets", Kind.COUNTER,
+        "Packet mode: packets read from a VIP's TUN, by listener and result (forwarded, icmp_error, fragment, "
+            + "malformed, unsupported, no_backend, too_big, send_error)"),
     UDP_SESSIONS("l4mesh.udp.sessions", Kind.COUNTER, "UDP sessions created, by listener"),
     UDP_SESSIONS_ACTIVE("l4mesh.udp.sessions.active", Kind.GAUGE, "Live UDP sessions, by listener"),
     UDP_DATAGRAMS("l4mesh.udp.datagrams", Kind.COUNTER, "UDP datagrams relayed, by listener and direction"),

@@ -55,7 +55,18 @@ public final class NodeMetrics {
         m.add(counter(MetricName.RESETS, t, l, ListenerRuntime::resetsTotal));
         m.add(counter(MetricName.BYTES, t.and("direction", "in"), l, ListenerRuntime::bytesInTotal));
         m.add(counter(MetricName.BYTES, t.and("direction", "out"), l, ListenerRuntime::bytesOutTotal));
-        if (l.config().protocol() == io.l4mesh.node.config.Protocol.UDP) {
+        io.l4mesh.node.packet.PacketCounters pc = l.packets();
+        if (pc != null) {
+            m.add(counter(MetricName.PACKETS, t.and("result", "forwarded"), pc, x -> x.forwarded()));
+            m.add(counter(MetricName.PACKETS, t.and("result", "icmp_error"), pc, x -> x.icmpErrors()));
+            m.add(counter(MetricName.PACKETS, t.and("result", "fragment"), pc, x -> x.fragments()));
+            m.add(counter(MetricName.PACKETS, t.and("result", "malformed"), pc, x -> x.malformed()));
+            m.add(counter(MetricName.PACKETS, t.and("result", "unsupported"), pc, x -> x.unsupported()));
+            m.add(counter(MetricName.PACKETS, t.and("result", "no_backend"), pc, x -> x.noBackend()));
+            m.add(counter(MetricName.PACKETS, t.and("result", "too_big"), pc, x -> x.tooBig()));
+            m.add(counter(MetricName.PACKETS, t.and("result", "send_error"), pc, x -> x.sendErrors()));
+        }
+        if (l.config().protocol() == io.l4mesh.node.config.Protocol.UDP && pc == null) {
             m.add(counter(MetricName.UDP_SESSIONS, t, l, ListenerRuntime::acceptedTotal));
             m.add(gauge(MetricName.UDP_SESSIONS_ACTIVE, t, l, ListenerRuntime::activeFlows));
             m.add(counter(MetricName.UDP_DATAGRAMS, t.and("direction", "in"), l, ListenerRuntime::datagramsInTotal));

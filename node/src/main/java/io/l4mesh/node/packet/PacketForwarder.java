@@ -26,22 +26,31 @@ import java.net.Inet4Address;
 public final class PacketForwarder implements Runnable {
     private final Tun tun;
     private final RawIpv4Socket raw;
-    private final PoolRuntime pool;
+    private final java.util.function.Supplier<PoolRuntime> pool;
+    private final int vipPort;
+    private final int protocol;
     private final GueEncapsulator gue;
     private final PacketCounters counters;
     private final int mtu;
     private final long seed;
     private volatile boolean running = true;
 
-    public PacketForwarder(Tun tun, RawIpv4Socket raw, PoolRuntime pool, GueEncapsulator gue,
-                           PacketCounters counters, int mtu) {
+    /**
+     * @param pool     the VIP's pool (read per packet: a reload may swap it)
+     * @param vipPort  the service port; packets to other ports are dropped and counted (0: every port)
+     * @param protocol the service's IP protocol (6 or 17); ICMP errors about its flows pass too
+     */
+    public PacketForwarder(Tun tun, RawIpv4Socket raw, java.util.function.Supplier<PoolRuntime> pool, int vipPort,
+                           int protocol, GueEncapsulator gue, PacketCounters counters, int mtu) {
         this.tun = tun;
         this.raw = raw;
         this.pool = pool;
+        this.vipPort = vipPort;
+        this.protocol = protocol;
         this.gue = gue;
         this.counters = counters;
         this.mtu = mtu;
-        this.seed = pool.snapshot().table().algorithm().flowSeed();
+        this.seed = pool.get().snapshot().table().algorithm().flowSeed();
     }
 
     @Override
@@ -86,12 +95,16 @@ public final class PacketForwarder implements Runnable {
                 return;
             }
         }
+        if (parser.protocol() != protocol || vipPort != 0 && parser.dstPort() != vipPort) {
+            counters.unsupported.increment();   // not this VIP's service
+            return;
+        }
         if (n + GueEncapsulator.OVERHEAD > mtu) {
             counters.tooBig.increment();
             return;
         }
         long hash = parser.flowHash(seed);
-        RoutingSnapshot s = pool.snapshot();
+        RoutingSnapshot s = pool.get().snapshot();
         int idx = s.table().lookup(hash);
         if (idx == MaglevTable.NO_BACKEND) {
             counters.noBackend.increment();

@@ -39,6 +39,17 @@ public final class ListenerRuntime {
         this.errors = errors;
     }
 
+    private volatile io.l4mesh.node.packet.PacketCounters packets;
+
+    /** Packet-mode counters, or null for a proxy listener. */
+    public io.l4mesh.node.packet.PacketCounters packets() {
+        return packets;
+    }
+
+    public void packets(io.l4mesh.node.packet.PacketCounters counters) {
+        this.packets = counters;
+    }
+
     /** Where unexpected data-path errors are counted and logged once per kind. */
     public ErrorLog errors() {
         return errors;

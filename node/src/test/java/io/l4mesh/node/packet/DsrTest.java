@@ -100,25 +100,150 @@ class DsrTest {
         }
     }
 
-    private void run() throws Exception {
+    /** 'l4mesh run' with a packet-mode listener, in the node namespace: the node makes its TUN and VIP route. */
+    @Test
+    void packetModeListenerThroughL4meshRun() throws Exception {
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root (netns, TUN, raw sockets)");
+        Assumptions.assumeTrue(Files.exists(Path.of("/dev/net/tun")), "no /dev/net/tun here");
+        Path dir = Files.createTempDirectory("l4mesh-packet");
+        List<Process> procs = new ArrayList<>();
+        try {
+            String[] t = topology();
+            String c = t[0];
+            String n = t[1];
+            String b = t[2];
+            Path cfg = dir.resolve("node.yaml");
+            Files.writeString(cfg, """
+                node: {id: pn}
+                admin: {bind: 127.0.0.1:19990}
+                listeners:
+                  - name: vip
+                    bind: %s:%d
+                    protocol: tcp
+                    pool: web
+                    mode: packet
+                    packet: {tun: l4mvip, queues: 2, fabricMtu: 1600}
+                pools:
+                  web:
+                    backends: [198.18.20.2:%d]
+                    healthCheck: {interval: 500ms, timeout: 200ms}
+                """.formatted(VIP, PORT, PORT));
+            procs.add(inNamespace(n, dir.resolve("node.log"), List.of("run", "--config", cfg.toString())));
+            procs.add(inNamespace(b, dir.resolve("decap.log"), List.of("decap", "--listen", "198.18.20.2:6080",
+                "--tun", "l4decap", "--vip", VIP)));
+            awaitLine(dir.resolve("node.log"), "event=packet.listening", procs.get(0));
+            awaitLine(dir.resolve("decap.log"), "l4mesh decap: GUE on", procs.get(1));
+
+            // The service listens on every address: health probes reach it on 198.18.20.2, clients on the VIP.
+            AtomicReference<String> served = new AtomicReference<>();
+            Thread backend = Thread.ofPlatform().daemon().start(() -> {
+                try {
+                    NetNamespace.call(b, () -> {
+                        try (ServerSocket server = new ServerSocket(PORT, 50)) {
+                            while (served.get() == null) {
+                                try (Socket s = server.accept()) {
+                                    if (!s.getInetAddress().getHostAddress().equals("198.18.10.2")) {
+                                        continue;   // a health probe from the node
+                                    }
+                                    String line = Clients.readLine(s.getInputStream());
+                                    s.getOutputStream().write(("echo " + line + " from "
+                                        + s.getLocalAddress().getHostAddress() + "\n").getBytes());
+                                    served.set(line);
+                                }
+                            }
+                        }
+                        return null;
+                    });
+                } catch (Exception e) {
+                    served.set("error " + e);
+                }
+            });
+            String reply = NetNamespace.call(c, () -> {
+                try (Socket s = new Socket()) {
+                    s.setSoTimeout(10_000);
+                    s.connect(new InetSocketAddress(VIP, PORT), 5000);
+                    s.getOutputStream().write("hello\n".getBytes());
+                    return Clients.readLine(s.getInputStream());
+                }
+            });
+            assertEquals("echo hello from " + VIP, reply, "answered by the backend, from the VIP, directly");
+            backend.join(5000);
+            String metrics = NetNamespace.call(n, () -> httpGet("127.0.0.1", 19990, "/metrics"));
+            assertTrue(metrics.matches("(?s).*l4mesh_packets_total\\{listener=\"vip\",node=\"pn\","
+                + "result=\"forwarded\"} [1-9].*"), "forwarded packets counted");
+
+            procs.get(0).destroy();   // SIGTERM: the node closes its queues; the TUN and its route go away
+            assertEquals(0, procs.get(0).waitFor(20, TimeUnit.SECONDS) ? procs.get(0).exitValue() : -1);
+            Process check = new ProcessBuilder("ip", "-n", n, "link", "show", "l4mvip").redirectErrorStream(true)
+                .start();
+            check.waitFor(5, TimeUnit.SECONDS);
+            assertTrue(check.exitValue() != 0, "the TUN device is gone after the node stopped");
+        } finally {
+            for (Process p : procs) {
+                p.destroyForcibly();
+                p.waitFor(10, TimeUnit.SECONDS);
+            }
+            for (String name : namespaces) {
+                TunTest.ip("netns", "del", name);
+            }
+            namespaces.clear();
+            try (var walk = Files.walk(dir)) {
+                walk.sorted(java.util.Comparator.reverseOrder()).forEach(x -> x.toFile().delete());
+            }
+        }
+    }
+
+    private static Process inNamespace(String ns, Path log, List<String> args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns));
+        cmd.addAll(io.l4mesh.node.cli.L4meshCli.childCommand(List.of(), args));
+        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    }
+
+    private static void awaitLine(Path log, String text, Process p) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!Files.exists(log) || !Files.readString(log).contains(text)) {
+            assertTrue(p.isAlive(), "process ended: " + (Files.exists(log) ? Files.readString(log) : ""));
+            assertTrue(System.nanoTime() < deadline, "no '" + text + "' in " + log);
+            Thread.sleep(50);
+        }
+    }
+
+    /** A plain HTTP GET on a socket made by the calling thread (so inside its namespace). */
+    private static String httpGet(String host, int port, String path) throws Exception {
+        try (Socket s = new Socket(host, port)) {
+            s.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .getBytes());
+            return new String(s.getInputStream().readAllBytes());
+        }
+    }
+
+    /** Client, node and backend namespaces joined by veths; returns {c, n, b}. */
+    private String[] topology() throws Exception {
         String c = ns("c");
         String n = ns("n");
         String b = ns("b");
-        TunTest.ip("link", "add", "l4c" + c.substring(4), "netns", c, "type", "veth", "peer", "name",
-            "l4n" + c.substring(4), "netns", n);
-        TunTest.ip("link", "add", "l4b" + c.substring(4), "netns", b, "type", "veth", "peer", "name",
-            "l4o" + c.substring(4), "netns", n);
         String suffix = c.substring(4);
+        TunTest.ip("link", "add", "l4c" + suffix, "netns", c, "type", "veth", "peer", "name", "l4n" + suffix,
+            "netns", n);
+        TunTest.ip("link", "add", "l4b" + suffix, "netns", b, "type", "veth", "peer", "name", "l4o" + suffix,
+            "netns", n);
         sh(c, "ip link set lo up; ip link set l4c" + suffix + " up; ip addr add 198.18.10.2/24 dev l4c" + suffix
             + "; ip route add 198.18.100.1/32 via 198.18.10.1");
         // The fabric between node and backend carries the client's packets plus 28 bytes of GUE: MTU 1600.
         sh(n, "ip link set lo up; ip link set l4n" + suffix + " up; ip link set l4o" + suffix + " mtu 1600 up;"
             + " ip addr add 198.18.10.1/24 dev l4n" + suffix + "; ip addr add 198.18.20.1/24 dev l4o" + suffix
             + "; sysctl -qw net.ipv4.ip_forward=1");
-        sh(b, "ip link set lo up; ip link set l4b" + suffix + " mtu 1600 up; ip addr add 198.18.20.2/24 dev l4b" + suffix
-            + "; ip route add 198.18.10.0/24 via 198.18.20.1;"
+        sh(b, "ip link set lo up; ip link set l4b" + suffix + " mtu 1600 up; ip addr add 198.18.20.2/24 dev l4b"
+            + suffix + "; ip route add 198.18.10.0/24 via 198.18.20.1;"
             + " sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0");
+        return new String[] {c, n, b};
+    }
 
+    private void run() throws Exception {
+        String[] t = topology();
+        String c = t[0];
+        String n = t[1];
+        String b = t[2];
         // Backend: 'l4mesh decap' (a process in namespace b; it puts the VIP on lo) and a server on the VIP.
         List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", b));
         cmd.addAll(io.l4mesh.node.cli.L4meshCli.childCommand(List.of(), List.of("decap", "--listen",
@@ -165,7 +290,7 @@ class DsrTest {
                 NetNamespace.call(n, () -> {
                     try (Tun tun = Tun.open("l4vip", false); RawIpv4Socket raw = RawIpv4Socket.open()) {
                         sh(n, "ip link set l4vip up; ip route add " + VIP + "/32 dev l4vip");
-                        PacketForwarder f = new PacketForwarder(tun, raw, pool,
+                        PacketForwarder f = new PacketForwarder(tun, raw, () -> pool, PORT, 6,
                             new GueEncapsulator(GueEncapsulator.DEFAULT_PORT), counters, 1600);
                         forwarder.complete(f);
                         f.run();
