@@ -25,29 +25,21 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
 
 /** Algorithms, weights, drain, health and runtime pool changes, through real connections. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class PoolBehaviourTest {
-    private final Cleanup cleanup = new Cleanup();
-
-    @AfterEach
-    void tearDown() throws Exception {
-        cleanup.close();
-    }
-
-    private <T extends AutoCloseable> T track(T c) {
-        return cleanup.add(c);
-    }
+    @RegisterExtension
+    final Cleanup cleanup = new Cleanup();
 
     private List<TcpTestServer> servers(int n) throws IOException {
         List<TcpTestServer> list = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            list.add(track(TcpTestServer.named("b" + i)));
+            list.add(cleanup.add(TcpTestServer.named("b" + i)));
         }
         return list;
     }
@@ -59,7 +51,7 @@ class PoolBehaviourTest {
             b.append("        - {address: ").append(servers.get(i).address()).append(", weight: ")
                 .append(weights == null ? 1 : weights[i]).append("}\n");
         }
-        return track(TestNodes.start("""
+        return cleanup.add(TestNodes.start("""
             admin: {bind: 127.0.0.1:0}
             listeners:
               - {name: t, bind: 127.0.0.1:0, protocol: tcp, pool: p, algorithm: %s}
@@ -115,7 +107,7 @@ class PoolBehaviourTest {
         InetSocketAddress addr = node.listenerAddress("t");
         Map<String, Integer> open = new HashMap<>();
         for (int i = 0; i < 9; i++) {
-            Socket c = track(Clients.connect(addr));
+            Socket c = cleanup.add(Clients.connect(addr));
             open.merge(Clients.askOn(c, "x"), 1, Integer::sum);
         }
         assertEquals(Map.of("b0", 3, "b1", 6), open, "open connections follow weight 1:2");
@@ -153,7 +145,7 @@ class PoolBehaviourTest {
         List<TcpTestServer> s = servers(3);
         Node node = node("maglev", s, null, "");
         InetSocketAddress addr = node.listenerAddress("t");
-        Socket kept = track(Clients.connect(addr));
+        Socket kept = cleanup.add(Clients.connect(addr));
         String victim = Clients.askOn(kept, "x");
         String victimAddr = s.stream().filter(x -> x.name().equals(victim)).findFirst().orElseThrow().address();
         AdminClient api = new AdminClient(TestNodes.admin(node));
@@ -217,7 +209,7 @@ class PoolBehaviourTest {
         Map<String, Integer> t = tally(node.listenerAddress("t"), 30);
         assertEquals(Map.of("b1", 30), t, "no new flows to the down backend");
 
-        TcpTestServer back = track(new TcpTestServer("b0", TcpTestServer.namedHandler(),
+        TcpTestServer back = cleanup.add(new TcpTestServer("b0", TcpTestServer.namedHandler(),
             new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 50));
         long upMs = Await.millisUntil(Duration.ofSeconds(5), "marked up", () -> "up".equals(
             health(node, back.address())));
@@ -239,10 +231,10 @@ class PoolBehaviourTest {
                 (byte) r.nextInt(256)}), 1024 + r.nextInt(60000)));
         }
         Map<InetSocketAddress, String> before = where(node, flows);
-        Socket open = track(Clients.connect(addr));
+        Socket open = cleanup.add(Clients.connect(addr));
         String openOn = Clients.askOn(open, "x");
 
-        TcpTestServer extra = track(TcpTestServer.named("b4"));
+        TcpTestServer extra = cleanup.add(TcpTestServer.named("b4"));
         AdminClient api = new AdminClient(TestNodes.admin(node));
         assertEquals(201, api.send("POST", "/pools/p/backends", Map.of("address", extra.address())).status());
         Map<InetSocketAddress, String> added = where(node, flows);

@@ -28,26 +28,18 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
 
 /** The TCP proxy through real sockets on loopback. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class TcpProxyTest {
-    private final Cleanup cleanup = new Cleanup();
-
-    @AfterEach
-    void tearDown() throws Exception {
-        cleanup.close();
-    }
-
-    private <T extends AutoCloseable> T track(T c) {
-        return cleanup.add(c);
-    }
+    @RegisterExtension
+    final Cleanup cleanup = new Cleanup();
 
     private Node node(String poolBody, String listenerExtra) throws Exception {
-        return track(TestNodes.start("""
+        return cleanup.add(TestNodes.start("""
             admin: {bind: 127.0.0.1:0}
             listeners:
               - {name: t, bind: 127.0.0.1:0, protocol: tcp, pool: p%s}
@@ -79,7 +71,7 @@ class TcpProxyTest {
         long size = 48L << 20;
         AtomicReference<byte[]> backendReceived = new AtomicReference<>();
         AtomicReference<byte[]> backendSent = new AtomicReference<>();
-        TcpTestServer server = track(new TcpTestServer("bulk", (s, srv) -> {
+        TcpTestServer server = cleanup.add(new TcpTestServer("bulk", (s, srv) -> {
             CompletableFuture<Object[]> reader = Clients.readAllAsync(s.getInputStream());
             backendSent.set(Clients.writeRandom(s.getOutputStream(), size, 2));
             s.shutdownOutput();
@@ -113,7 +105,7 @@ class TcpProxyTest {
 
     @Test
     void clientHalfCloseReachesBackendAndResponseStillFlows() throws Exception {
-        TcpTestServer server = track(new TcpTestServer("hc", (s, srv) -> {
+        TcpTestServer server = cleanup.add(new TcpTestServer("hc", (s, srv) -> {
             byte[] req = s.getInputStream().readAllBytes();   // until the client's FIN
             s.getOutputStream().write(("got " + req.length + " bytes: " + new String(req, StandardCharsets.UTF_8))
                 .getBytes(StandardCharsets.UTF_8));
@@ -131,7 +123,7 @@ class TcpProxyTest {
     @Test
     void backendHalfCloseReachesClientWhoCanStillSend() throws Exception {
         AtomicReference<String> late = new AtomicReference<>();
-        TcpTestServer server = track(new TcpTestServer("hc2", (s, srv) -> {
+        TcpTestServer server = cleanup.add(new TcpTestServer("hc2", (s, srv) -> {
             s.getOutputStream().write("banner".getBytes(StandardCharsets.UTF_8));
             s.shutdownOutput();                               // FIN toward the client
             late.set(new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
@@ -150,7 +142,7 @@ class TcpProxyTest {
 
     @Test
     void backendResetMidTransferBecomesClientReset() throws Exception {
-        TcpTestServer server = track(TcpTestServer.echo("rst"));
+        TcpTestServer server = cleanup.add(TcpTestServer.echo("rst"));
         Node node = node(backends(server), "");
         try (Socket c = Clients.connect(node.listenerAddress("t"))) {
             c.getOutputStream().write(new byte[100_000]);
@@ -178,7 +170,7 @@ class TcpProxyTest {
     @Test
     void clientResetBecomesBackendReset() throws Exception {
         AtomicReference<String> outcome = new AtomicReference<>();
-        TcpTestServer server = track(new TcpTestServer("rst2", (s, srv) -> {
+        TcpTestServer server = cleanup.add(new TcpTestServer("rst2", (s, srv) -> {
             try {
                 s.getInputStream().readAllBytes();
                 outcome.set("eof");
@@ -199,10 +191,10 @@ class TcpProxyTest {
     @Test
     void refusedConnectRetriesTheNextBackendAndMarksItDownPassively() throws Exception {
         // Bound but not listening: connects are refused, and no other socket can take the port meanwhile.
-        Socket reserved = track(new Socket());
+        Socket reserved = cleanup.add(new Socket());
         reserved.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
         int deadPort = reserved.getLocalPort();
-        TcpTestServer live = track(TcpTestServer.named("live"));
+        TcpTestServer live = cleanup.add(TcpTestServer.named("live"));
         Node node = node("""
             backends: [127.0.0.1:%d, %s]
             healthCheck: {enabled: false, fall: 3}
@@ -221,7 +213,7 @@ class TcpProxyTest {
     @Test
     void connectTimeoutMovesToTheNextBackend() throws Exception {
         // A listener that never accepts, with its backlog full: further SYNs are dropped, so connects time out.
-        TcpTestServer blackhole = track(new TcpTestServer("blackhole", null,
+        TcpTestServer blackhole = cleanup.add(new TcpTestServer("blackhole", null,
             new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 1));
         List<Socket> fillers = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
@@ -232,9 +224,9 @@ class TcpProxyTest {
                 // Once the queue is full, connects time out: that is the state this test needs.
             }
             fillers.add(f);
-            track(f);
+            cleanup.add(f);
         }
-        TcpTestServer live = track(TcpTestServer.named("live"));
+        TcpTestServer live = cleanup.add(TcpTestServer.named("live"));
         Node node = node("""
             backends: [%s, %s]
             connectTimeout: 300ms
@@ -253,7 +245,7 @@ class TcpProxyTest {
 
     @Test
     void idleTimeoutClosesBothSides() throws Exception {
-        TcpTestServer server = track(TcpTestServer.named("idle"));
+        TcpTestServer server = cleanup.add(TcpTestServer.named("idle"));
         Node node = node(backends(server), ", idleTimeout: 300ms");
         try (Socket c = Clients.connect(node.listenerAddress("t"))) {
             assertEquals("idle", Clients.askOn(c, "hi"));
@@ -272,7 +264,7 @@ class TcpProxyTest {
 
     @Test
     void backPressureStopsReadingWhenTheBackendDoesNot() throws Exception {
-        TcpTestServer stuck = track(new TcpTestServer("stuck", (s, srv) -> {
+        TcpTestServer stuck = cleanup.add(new TcpTestServer("stuck", (s, srv) -> {
             try {
                 Thread.sleep(60_000);
             } catch (InterruptedException ignored) {
@@ -304,11 +296,11 @@ class TcpProxyTest {
 
     @Test
     void listenerConnectionLimitRejectsAndCounts() throws Exception {
-        TcpTestServer server = track(TcpTestServer.named("lim"));
+        TcpTestServer server = cleanup.add(TcpTestServer.named("lim"));
         Node node = node(backends(server), ", maxConnections: 2");
         InetSocketAddress addr = node.listenerAddress("t");
-        Socket a = track(Clients.connect(addr));
-        Socket b = track(Clients.connect(addr));
+        Socket a = cleanup.add(Clients.connect(addr));
+        Socket b = cleanup.add(Clients.connect(addr));
         assertEquals("lim", Clients.askOn(a, "1"));
         assertEquals("lim", Clients.askOn(b, "2"));
         assertThrows(IOException.class, () -> {
@@ -327,13 +319,13 @@ class TcpProxyTest {
 
     @Test
     void perBackendLimitSendsTheRestElsewhere() throws Exception {
-        TcpTestServer a = track(TcpTestServer.named("a"));
-        TcpTestServer b = track(TcpTestServer.named("b"));
+        TcpTestServer a = cleanup.add(TcpTestServer.named("a"));
+        TcpTestServer b = cleanup.add(TcpTestServer.named("b"));
         Node node = node(backends(a, b) + "maxConnectionsPerBackend: 2\n", ", algorithm: round-robin");
         InetSocketAddress addr = node.listenerAddress("t");
         List<String> who = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
-            who.add(Clients.askOn(track(Clients.connect(addr)), "x"));
+            who.add(Clients.askOn(cleanup.add(Clients.connect(addr)), "x"));
         }
         assertEquals(2, who.stream().filter("a"::equals).count());
         assertEquals(2, who.stream().filter("b"::equals).count());
@@ -352,13 +344,13 @@ class TcpProxyTest {
         InetAddress v6 = InetAddress.getByName("::1");
         TcpTestServer server;
         try {
-            server = track(new TcpTestServer("six", TcpTestServer.namedHandler(),
+            server = cleanup.add(new TcpTestServer("six", TcpTestServer.namedHandler(),
                 new InetSocketAddress(v6, 0), 50));
         } catch (IOException e) {
             org.junit.jupiter.api.Assumptions.abort("no IPv6 loopback here: " + e.getMessage());
             return;
         }
-        Node node = track(TestNodes.start("""
+        Node node = cleanup.add(TestNodes.start("""
             admin: {bind: "[::1]:0"}
             listeners: [{name: t, bind: "[::1]:0", pool: p}]
             pools: {p: {backends: ["[::1]:%d"]}}
@@ -373,7 +365,7 @@ class TcpProxyTest {
     void lookupAgreesWithWhereConnectionsGo() throws Exception {
         List<TcpTestServer> servers = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
-            servers.add(track(TcpTestServer.named("b" + i)));
+            servers.add(cleanup.add(TcpTestServer.named("b" + i)));
         }
         Node node = node(backends(servers.toArray(new TcpTestServer[0])), "");
         InetSocketAddress addr = node.listenerAddress("t");

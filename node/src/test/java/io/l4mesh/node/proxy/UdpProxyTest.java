@@ -26,30 +26,22 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
 
 /** The UDP proxy through real datagram sockets on loopback. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class UdpProxyTest {
-    private final Cleanup cleanup = new Cleanup();
-
-    @AfterEach
-    void tearDown() throws Exception {
-        cleanup.close();
-    }
-
-    private <T extends AutoCloseable> T track(T c) {
-        return cleanup.add(c);
-    }
+    @RegisterExtension
+    final Cleanup cleanup = new Cleanup();
 
     private Node node(List<UdpTestServer> servers, String listenerExtra) throws Exception {
         StringBuilder b = new StringBuilder();
         for (UdpTestServer s : servers) {
             b.append("      - ").append(s.address()).append('\n');
         }
-        return track(TestNodes.start("""
+        return cleanup.add(TestNodes.start("""
             admin: {bind: 127.0.0.1:0}
             listeners:
               - {name: u, bind: 127.0.0.1:0, protocol: udp, pool: p%s}
@@ -63,14 +55,14 @@ class UdpProxyTest {
     private List<UdpTestServer> servers(int n) throws IOException {
         List<UdpTestServer> l = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            l.add(track(new UdpTestServer("u" + i)));
+            l.add(cleanup.add(new UdpTestServer("u" + i)));
         }
         return l;
     }
 
     /** A client socket connected to the listener: the kernel drops replies from any other address. */
     private DatagramSocket client(InetSocketAddress listener) throws IOException {
-        DatagramSocket s = track(new DatagramSocket());
+        DatagramSocket s = cleanup.add(new DatagramSocket());
         s.connect(listener);
         s.setSoTimeout(2000);
         return s;
