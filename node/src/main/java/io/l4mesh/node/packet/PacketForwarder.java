@@ -1,13 +1,11 @@
 package io.l4mesh.node.packet;
 
 import io.l4mesh.hashring.MaglevTable;
-import io.l4mesh.node.routing.BackendRuntime;
 import io.l4mesh.node.routing.PoolRuntime;
 import io.l4mesh.node.routing.RoutingSnapshot;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.net.Inet4Address;
 
 /**
  * One packet thread of a VIP in packet mode (DSR): reads the client's IP packets from a TUN queue, picks the
@@ -110,12 +108,11 @@ public final class PacketForwarder implements Runnable {
             counters.noBackend.increment();
             return;
         }
-        BackendRuntime b = s.backendAt(idx);
-        if (!(b.socketAddress().getAddress() instanceof Inet4Address v4)) {
+        int dst = s.backendAt(idx).ipv4();
+        if (dst == 0) {
             counters.unsupported.increment();   // IPv6 outer headers: not yet
             return;
         }
-        int dst = ipv4(v4);
         int total = gue.encapsulate(buf, n, 0, dst, hash);
         try {
             raw.send(buf, total, dst);
@@ -124,11 +121,6 @@ public final class PacketForwarder implements Runnable {
         } catch (IOException e) {
             counters.sendErrors.increment();
         }
-    }
-
-    private static int ipv4(Inet4Address a) {
-        byte[] b = a.getAddress();
-        return (b[0] & 0xFF) << 24 | (b[1] & 0xFF) << 16 | (b[2] & 0xFF) << 8 | (b[3] & 0xFF);
     }
 
     public void stop() {

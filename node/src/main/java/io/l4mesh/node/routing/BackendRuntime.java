@@ -21,6 +21,8 @@ public final class BackendRuntime {
     private final String id;
     private final HostPort address;
     private final InetSocketAddress socketAddress;
+    /** The IPv4 address as a big-endian int for the packet path, or 0 for IPv6 backends. */
+    private final int ipv4;
 
     private volatile int weight;
     private volatile boolean draining;
@@ -49,6 +51,8 @@ public final class BackendRuntime {
         this.id = id;
         this.address = address;
         this.socketAddress = socketAddress;
+        byte[] a = socketAddress.getAddress() == null ? new byte[0] : socketAddress.getAddress().getAddress();
+        this.ipv4 = a.length == 4 ? (a[0] & 0xFF) << 24 | (a[1] & 0xFF) << 16 | (a[2] & 0xFF) << 8 | (a[3] & 0xFF) : 0;
         this.weight = weight;
         this.draining = draining;
     }
@@ -64,6 +68,11 @@ public final class BackendRuntime {
     /** The resolved address connects go to. */
     public InetSocketAddress socketAddress() {
         return socketAddress;
+    }
+
+    /** IPv4 address as a big-endian int (computed once, for the packet path), or 0 when the backend is IPv6. */
+    public int ipv4() {
+        return ipv4;
     }
 
     public int weight() {
