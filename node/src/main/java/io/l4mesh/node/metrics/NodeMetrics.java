@@ -65,6 +65,7 @@ public final class NodeMetrics {
             m.add(counter(MetricName.PACKETS, t.and("result", "no_backend"), pc, x -> x.noBackend()));
             m.add(counter(MetricName.PACKETS, t.and("result", "too_big"), pc, x -> x.tooBig()));
             m.add(counter(MetricName.PACKETS, t.and("result", "send_error"), pc, x -> x.sendErrors()));
+            m.add(counter(MetricName.PACKETS, t.and("result", "icmp_sent"), pc, x -> x.icmpSent()));
         }
         if (l.config().protocol() == io.l4mesh.node.config.Protocol.UDP && pc == null) {
             m.add(counter(MetricName.UDP_SESSIONS, t, l, ListenerRuntime::acceptedTotal));

@@ -15,6 +15,7 @@ public final class PacketCounters {
     final LongAdder noBackend = new LongAdder();
     final LongAdder tooBig = new LongAdder();
     final LongAdder sendErrors = new LongAdder();
+    final LongAdder icmpSent = new LongAdder();
 
     public long received() {
         return received.sum();
@@ -54,6 +55,11 @@ public final class PacketCounters {
 
     public long tooBig() {
         return tooBig.sum();
+    }
+
+    /** ICMP "fragmentation needed" sent back to clients for packets that no longer fit the fabric. */
+    public long icmpSent() {
+        return icmpSent.sum();
     }
 
     public long sendErrors() {

@@ -16,8 +16,10 @@ import java.lang.foreign.MemorySegment;
  * once, the headers go in front of it, and the raw socket sends the whole.
  *
  * <p>Packets whose encapsulation would exceed {@code mtu} are dropped and counted (the fabric between nodes and
- * backends needs an MTU 28 bytes above the clients'). IPv4 and IPv6 fragments are dropped and counted, like
- * Katran. ICMP errors about a flow go to that flow's backend.
+ * backends needs an MTU 28 bytes above the clients'); for an IPv4 packet with don't-fragment set the client gets
+ * an ICMP "fragmentation needed" naming {@code mtu - 28} (at most one per millisecond per thread), so path MTU
+ * discovery shrinks its packets. IPv4 and IPv6 fragments are dropped and counted, like Katran. ICMP errors about a
+ * flow go to that flow's backend.
  *
  * <p>Threading: {@link #run} on one thread; {@link #stop} from any.
  */
@@ -32,6 +34,9 @@ public final class PacketForwarder implements Runnable {
     private final int mtu;
     private final long seed;
     private volatile boolean running = true;
+    /** Packet thread only: a buffer for ICMP errors and when the last one went. */
+    private MemorySegment icmp;
+    private long lastIcmpNanos;
 
     /**
      * @param pool     the VIP's pool (read per packet: a reload may swap it)
@@ -57,6 +62,7 @@ public final class PacketForwarder implements Runnable {
             MemorySegment buf = arena.allocate(GueEncapsulator.OVERHEAD + Tun.MAX_PACKET);
             MemorySegment inner = buf.asSlice(GueEncapsulator.OVERHEAD, Tun.MAX_PACKET);
             PacketParser parser = new PacketParser();
+            icmp = arena.allocate(IcmpWriter.MAX_LENGTH);
             while (running) {
                 int n;
                 try {
@@ -99,6 +105,7 @@ public final class PacketForwarder implements Runnable {
         }
         if (n + GueEncapsulator.OVERHEAD > mtu) {
             counters.tooBig.increment();
+            tooBig(inner, parser);
             return;
         }
         long hash = parser.flowHash(seed);
@@ -118,6 +125,21 @@ public final class PacketForwarder implements Runnable {
             raw.send(buf, total, dst);
             counters.forwarded.increment();
             counters.bytesForwarded.add(n);
+        } catch (IOException e) {
+            counters.sendErrors.increment();
+        }
+    }
+
+    private void tooBig(MemorySegment inner, PacketParser parser) {
+        long now = System.nanoTime();
+        if (parser.version() != 4 || !IcmpWriter.dontFragment(inner) || now - lastIcmpNanos < 1_000_000) {
+            return;
+        }
+        lastIcmpNanos = now;
+        int len = IcmpWriter.fragmentationNeeded(icmp, inner, mtu - GueEncapsulator.OVERHEAD);
+        try {
+            raw.send(icmp, len, IcmpWriter.source(inner));
+            counters.icmpSent.increment();
         } catch (IOException e) {
             counters.sendErrors.increment();
         }

@@ -132,6 +132,7 @@ class DsrTest {
             procs.add(inNamespace(b, dir.resolve("decap.log"), List.of("decap", "--listen", "198.18.20.2:6080",
                 "--tun", "l4decap", "--vip", VIP)));
             awaitLine(dir.resolve("node.log"), "event=packet.listening", procs.get(0));
+            awaitLine(dir.resolve("node.log"), "event=node.started", procs.get(0));
             awaitLine(dir.resolve("decap.log"), "l4mesh decap: GUE on", procs.get(1));
 
             // The service listens on every address: health probes reach it on 198.18.20.2, clients on the VIP.
@@ -219,6 +220,10 @@ class DsrTest {
 
     /** Client, node and backend namespaces joined by veths; returns {c, n, b}. */
     private String[] topology() throws Exception {
+        return topology(1600);
+    }
+
+    private String[] topology(int fabricMtu) throws Exception {
         String c = ns("c");
         String n = ns("n");
         String b = ns("b");
@@ -230,17 +235,43 @@ class DsrTest {
         sh(c, "ip link set lo up; ip link set l4c" + suffix + " up; ip addr add 198.18.10.2/24 dev l4c" + suffix
             + "; ip route add 198.18.100.1/32 via 198.18.10.1");
         // The fabric between node and backend carries the client's packets plus 28 bytes of GUE: MTU 1600.
-        sh(n, "ip link set lo up; ip link set l4n" + suffix + " up; ip link set l4o" + suffix + " mtu 1600 up;"
+        sh(n, "ip link set lo up; ip link set l4n" + suffix + " up; ip link set l4o" + suffix + " mtu " + fabricMtu
+            + " up;"
             + " ip addr add 198.18.10.1/24 dev l4n" + suffix + "; ip addr add 198.18.20.1/24 dev l4o" + suffix
             + "; sysctl -qw net.ipv4.ip_forward=1");
-        sh(b, "ip link set lo up; ip link set l4b" + suffix + " mtu 1600 up; ip addr add 198.18.20.2/24 dev l4b"
+        sh(b, "ip link set lo up; ip link set l4b" + suffix + " mtu " + fabricMtu + " up; ip addr add 198.18.20.2/24 dev l4b"
             + suffix + "; ip route add 198.18.10.0/24 via 198.18.20.1;"
             + " sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0");
         return new String[] {c, n, b};
     }
 
-    private void run() throws Exception {
-        String[] t = topology();
+    /**
+     * The fabric no bigger than the client's link: full-size packets no longer fit with GUE, the node answers them
+     * with ICMP "fragmentation needed", and path MTU discovery on the client shrinks its segments.
+     */
+    @Test
+    void pathMtuDiscoveryWhenTheFabricIsTooSmall() throws Exception {
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root (netns, TUN, raw sockets)");
+        Assumptions.assumeTrue(Files.exists(Path.of("/dev/net/tun")), "no /dev/net/tun here");
+        try {
+            PacketCounters counters = run(1500);
+            assertTrue(counters.tooBig() > 0 && counters.icmpSent() > 0, "too-big packets answered with ICMP");
+        } finally {
+            for (String n : namespaces) {
+                TunTest.ip("netns", "del", n);
+            }
+            namespaces.clear();
+        }
+    }
+
+    private PacketCounters run() throws Exception {
+        PacketCounters counters = run(1600);
+        assertEquals(0, counters.tooBig(), "the fabric MTU leaves room for the 28 bytes of GUE");
+        return counters;
+    }
+
+    private PacketCounters run(int fabricMtu) throws Exception {
+        String[] t = topology(fabricMtu);
         String c = t[0];
         String n = t[1];
         String b = t[2];
@@ -291,7 +322,7 @@ class DsrTest {
                     try (Tun tun = Tun.open("l4vip", false); RawIpv4Socket raw = RawIpv4Socket.open()) {
                         sh(n, "ip link set l4vip up; ip route add " + VIP + "/32 dev l4vip");
                         PacketForwarder f = new PacketForwarder(tun, raw, () -> pool, PORT, 6,
-                            new GueEncapsulator(GueEncapsulator.DEFAULT_PORT), counters, 1600);
+                            new GueEncapsulator(GueEncapsulator.DEFAULT_PORT), counters, fabricMtu);
                         forwarder.complete(f);
                         f.run();
                     }
@@ -337,12 +368,13 @@ class DsrTest {
         assertTrue(last.startsWith("l4mesh decap: stopped after "), "decap said " + decapLines);
         long decapsulated = Long.parseLong(last.split(" ")[4]);
         assertTrue(decapsulated >= counters.forwarded() - 5, "decap got what the node sent: " + last);
-        System.out.printf("dsr: node forwarded %d packets, %d bytes (client to server only); received %d%n",
-            counters.forwarded(), counters.bytesForwarded(), counters.received());
+        System.out.printf("dsr: fabric MTU %d: node forwarded %d packets, %d bytes (client to server only); received"
+            + " %d; too big %d, ICMP sent %d%n", fabricMtu, counters.forwarded(), counters.bytesForwarded(),
+            counters.received(), counters.tooBig(), counters.icmpSent());
         assertTrue(counters.bytesForwarded() >= size, "the node carried the client's 2 MiB");
         assertTrue(counters.bytesForwarded() < size + size / 4,
             "and not the server's 2 MiB: replies went straight to the client");
         assertEquals(0, counters.sendErrors());
-        assertEquals(0, counters.tooBig(), "the fabric MTU leaves room for the 28 bytes of GUE");
+        return counters;
     }
 }
