@@ -168,7 +168,7 @@ public final class ConfigLoader {
             String poolPath = path + "." + name;
             checkName(poolPath, name);
             pools.put(name, pool(name, new Obj(poolPath, e.getValue(), "backends", "healthCheck", "connectTimeout",
-                "idleTimeout", "maxConnectionsPerBackend", "proxyProtocol")));
+                "idleTimeout", "maxConnectionsPerBackend", "proxyProtocol", "encapsulation")));
         }
         return pools;
     }
@@ -198,7 +198,21 @@ public final class ConfigLoader {
             p.duration("connectTimeout", PoolConfig.DEFAULT_CONNECT_TIMEOUT, false),
             p.duration("idleTimeout", PoolConfig.DEFAULT_IDLE_TIMEOUT, false),
             p.integer("maxConnectionsPerBackend", 0, 0, Integer.MAX_VALUE),
-            p.enumValue("proxyProtocol", ProxyProtocol.class, ProxyProtocol.NONE));
+            p.enumValue("proxyProtocol", ProxyProtocol.class, ProxyProtocol.NONE), encapsulation(p));
+    }
+
+    private static EncapsulationConfig encapsulation(Obj p) throws ConfigException {
+        Obj e = p.obj("encapsulation", "type", "port", "vni", "innerMac");
+        EncapsulationConfig.Type type = e.enumValue("type", EncapsulationConfig.Type.class,
+            EncapsulationConfig.Type.GUE);
+        if (type == EncapsulationConfig.Type.GUE) {
+            return new EncapsulationConfig(type, e.integer("port", 6080, 1, 65535), 0, null);
+        }
+        String mac = e.string("innerMac", EncapsulationConfig.DEFAULT_INNER_MAC);
+        if (io.l4mesh.node.packet.VxlanEncapsulator.parseMac(mac) == null) {
+            throw new ConfigException(e.path("innerMac"), "'" + mac + "' is not a MAC address (aa:bb:cc:dd:ee:ff)");
+        }
+        return new EncapsulationConfig(type, e.integer("port", 4789, 1, 65535), e.integer("vni", 0, 0, 0xFFFFFF), mac);
     }
 
     /** A backend is {@code host:port} or {@code {address, weight, draining}}. */
@@ -258,13 +272,12 @@ public final class ConfigLoader {
                 if (!isLiteralIpv4(bind.host())) {
                     throw new ConfigException(l.path("bind"), "packet mode needs an IPv4 VIP, got '" + bind.host() + "'");
                 }
-                Obj pk = l.obj("packet", "tun", "queues", "guePort", "fabricMtu");
+                Obj pk = l.obj("packet", "tun", "queues", "fabricMtu");
                 String tun = pk.string("tun", ("l4m" + name).substring(0, Math.min(15, 3 + name.length())));
                 if (!tun.matches("[A-Za-z0-9_.-]{1,15}")) {
                     throw new ConfigException(pk.path("tun"), "'" + tun + "' is not a device name (1 to 15 characters)");
                 }
                 packet = new PacketConfig(tun, pk.integer("queues", 0, 0, 64),
-                    pk.integer("guePort", PacketConfig.DEFAULT_GUE_PORT, 1, 65535),
                     pk.integer("fabricMtu", PacketConfig.DEFAULT_FABRIC_MTU, 576, 65535));
             } else if (!mode.equals("proxy")) {
                 throw new ConfigException(l.path("mode"), "'" + mode + "' is not one of proxy, packet");

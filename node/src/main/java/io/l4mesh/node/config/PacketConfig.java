@@ -6,11 +6,9 @@ package io.l4mesh.node.config;
  *
  * @param tun       TUN device name (created by the node; needs CAP_NET_ADMIN)
  * @param queues    TUN queues, one packet thread each (0: one per core)
- * @param guePort   UDP port backends receive GUE on
- * @param fabricMtu largest packet the path to the backends carries; a client packet that no longer fits with 28
- *                  bytes of GUE is dropped and counted
+ * @param fabricMtu largest packet the path to the backends carries; a client packet that no longer fits with the
+ *                  encapsulation's bytes (28 GUE, 50 VXLAN) is dropped, counted and answered with ICMP
  */
-public record PacketConfig(String tun, int queues, int guePort, int fabricMtu) {
-    public static final int DEFAULT_GUE_PORT = 6080;
+public record PacketConfig(String tun, int queues, int fabricMtu) {
     public static final int DEFAULT_FABRIC_MTU = 1500;
 }

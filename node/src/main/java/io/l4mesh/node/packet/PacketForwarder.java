@@ -9,15 +9,16 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * One packet thread of a VIP in packet mode (DSR): reads the client's IP packets from a TUN queue, picks the
- * backend by Maglev over the pool's routing snapshot, and sends the packet to it GUE-encapsulated. The node never
+ * backend by Maglev over the pool's routing snapshot, and sends the packet to it encapsulated (GUE or VXLAN). The node never
  * sees the replies: backends answer the client directly.
  *
- * <p>No object is made per packet: the TUN read lands at {@link GueEncapsulator#OVERHEAD} in a buffer allocated
+ * <p>No object is made per packet: the TUN read lands at the encapsulation's overhead in a buffer allocated
  * once, the headers go in front of it, and the raw socket sends the whole.
  *
  * <p>Packets whose encapsulation would exceed {@code mtu} are dropped and counted (the fabric between nodes and
- * backends needs an MTU 28 bytes above the clients'); for an IPv4 packet with don't-fragment set the client gets
- * an ICMP "fragmentation needed" naming {@code mtu - 28} (at most one per millisecond per thread), so path MTU
+ * backends needs an MTU 28 (GUE) or 50 (VXLAN) bytes above the clients'); for an IPv4 packet with don't-fragment
+ * set the client gets an ICMP "fragmentation needed" naming {@code mtu} less the overhead (at most one per
+ * millisecond per thread), so path MTU
  * discovery shrinks its packets. IPv4 and IPv6 fragments are dropped and counted, like Katran. ICMP errors about a
  * flow go to that flow's backend.
  *
@@ -29,7 +30,7 @@ public final class PacketForwarder implements Runnable {
     private final java.util.function.Supplier<PoolRuntime> pool;
     private final int vipPort;
     private final int protocol;
-    private final GueEncapsulator gue;
+    private final Encapsulator encap;
     private final PacketCounters counters;
     private final int mtu;
     private final long seed;
@@ -44,13 +45,13 @@ public final class PacketForwarder implements Runnable {
      * @param protocol the service's IP protocol (6 or 17); ICMP errors about its flows pass too
      */
     public PacketForwarder(Tun tun, RawIpv4Socket raw, java.util.function.Supplier<PoolRuntime> pool, int vipPort,
-                           int protocol, GueEncapsulator gue, PacketCounters counters, int mtu) {
+                           int protocol, Encapsulator encap, PacketCounters counters, int mtu) {
         this.tun = tun;
         this.raw = raw;
         this.pool = pool;
         this.vipPort = vipPort;
         this.protocol = protocol;
-        this.gue = gue;
+        this.encap = encap;
         this.counters = counters;
         this.mtu = mtu;
         this.seed = pool.get().snapshot().table().algorithm().flowSeed();
@@ -59,8 +60,8 @@ public final class PacketForwarder implements Runnable {
     @Override
     public void run() {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment buf = arena.allocate(GueEncapsulator.OVERHEAD + Tun.MAX_PACKET);
-            MemorySegment inner = buf.asSlice(GueEncapsulator.OVERHEAD, Tun.MAX_PACKET);
+            MemorySegment buf = arena.allocate(encap.overhead() + Tun.MAX_PACKET);
+            MemorySegment inner = buf.asSlice(encap.overhead(), Tun.MAX_PACKET);
             PacketParser parser = new PacketParser();
             icmp = arena.allocate(IcmpWriter.MAX_LENGTH);
             while (running) {
@@ -103,7 +104,7 @@ public final class PacketForwarder implements Runnable {
             counters.unsupported.increment();   // not this VIP's service
             return;
         }
-        if (n + GueEncapsulator.OVERHEAD > mtu) {
+        if (n + encap.overhead() > mtu) {
             counters.tooBig.increment();
             tooBig(inner, parser);
             return;
@@ -120,7 +121,7 @@ public final class PacketForwarder implements Runnable {
             counters.unsupported.increment();   // IPv6 outer headers: not yet
             return;
         }
-        int total = gue.encapsulate(buf, n, 0, dst, hash);
+        int total = encap.encapsulate(buf, n, dst, hash);
         try {
             raw.send(buf, total, dst);
             counters.forwarded.increment();
@@ -136,7 +137,7 @@ public final class PacketForwarder implements Runnable {
             return;
         }
         lastIcmpNanos = now;
-        int len = IcmpWriter.fragmentationNeeded(icmp, inner, mtu - GueEncapsulator.OVERHEAD);
+        int len = IcmpWriter.fragmentationNeeded(icmp, inner, mtu - encap.overhead());
         try {
             raw.send(icmp, len, IcmpWriter.source(inner));
             counters.icmpSent.increment();

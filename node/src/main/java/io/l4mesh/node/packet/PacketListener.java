@@ -60,15 +60,23 @@ public final class PacketListener implements ProxyListener {
             stopAccepting();
             throw e;
         }
-        GueEncapsulator gue = new GueEncapsulator(config.guePort());
+        Encapsulator encap = encapsulator(runtime.pool().settings().encapsulation());
         for (int i = 0; i < n; i++) {
             PacketForwarder f = new PacketForwarder(queues.get(i), sockets.get(i), runtime::pool, vip.getPort(),
-                runtime.config().protocol().number(), gue, counters, config.fabricMtu());
+                runtime.config().protocol().number(), encap, counters, config.fabricMtu());
             forwarders.add(f);
             threads.add(Thread.ofPlatform().name("l4mesh-packet-" + runtime.name() + "-" + i).daemon().start(f));
         }
         Log.info(LOG, "packet.listening", "listener", runtime.name(), "vip", vip, "tun", queues.get(0).name(),
-            "queues", n, "gue_port", config.guePort(), "fabric_mtu", config.fabricMtu());
+            "queues", n, "encapsulation", runtime.pool().settings().encapsulation(), "fabric_mtu",
+            config.fabricMtu());
+    }
+
+    /** The pool's encapsulation, built once per bind. */
+    static Encapsulator encapsulator(io.l4mesh.node.config.EncapsulationConfig c) {
+        return c.type() == io.l4mesh.node.config.EncapsulationConfig.Type.VXLAN
+            ? new VxlanEncapsulator(c.port(), c.vni(), VxlanEncapsulator.parseMac(c.innerMac()))
+            : new GueEncapsulator(c.port());
     }
 
     private static void ip(String... args) throws IOException, InterruptedException {

@@ -75,7 +75,7 @@ class ConfigLoaderTest {
                 "config: listeners[1].protocol: 'sctp' is not one of tcp, udp"),
             Arguments.of("typo in a field", VALID.replace("connectTimeout", "conectTimeout"),
                 "config: pools.web.conectTimeout: unknown field (expected one of backends, healthCheck,"
-                    + " connectTimeout, idleTimeout, maxConnectionsPerBackend, proxyProtocol)"),
+                    + " connectTimeout, idleTimeout, maxConnectionsPerBackend, proxyProtocol, encapsulation)"),
             Arguments.of("bad duration", VALID.replace("timeout: 200ms", "timeout: 2 seconds"),
                 "config: pools.web.healthCheck.timeout: '2 seconds' is not a duration (like 500ms, 2s, 5m, 1h)"),
             Arguments.of("timeout above interval", VALID.replace("timeout: 200ms", "timeout: 2s"),
@@ -105,6 +105,14 @@ class ConfigLoaderTest {
                 "config: not valid YAML (line 17): Duplicate field 'node'"),
             Arguments.of("not a mapping", "- just\n- a list\n", "config: must be a mapping of fields"),
             Arguments.of("empty", "", "config: the file is empty"),
+            Arguments.of("bad VXLAN MAC", VALID.replace("proxyProtocol: v2", "proxyProtocol: v2\n    encapsulation: "
+                + "{type: vxlan, innerMac: 02:zz}"),
+                "config: pools.web.encapsulation.innerMac: '02:zz' is not a MAC address (aa:bb:cc:dd:ee:ff)"),
+            Arguments.of("packet mode with round robin", VALID.replace("pool: web}", "pool: web, mode: packet, "
+                + "algorithm: round-robin}"),
+                "config: listeners[0].algorithm: packet mode uses maglev (every node must pick alike)"),
+            Arguments.of("unknown mode", VALID.replace("pool: web}", "pool: web, mode: magic}"),
+                "config: listeners[0].mode: 'magic' is not one of proxy, packet"),
             Arguments.of("bad yaml", "listeners: [unclosed\n", null),
             Arguments.of("bad node id", VALID.replace("id: n1", "id: \"has space\""),
                 "config: node.id: 'has space' is not a valid name (letters, digits, . _ -; up to 64)"),

@@ -254,7 +254,7 @@ class DsrTest {
         Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root (netns, TUN, raw sockets)");
         Assumptions.assumeTrue(Files.exists(Path.of("/dev/net/tun")), "no /dev/net/tun here");
         try {
-            PacketCounters counters = run(1500);
+            PacketCounters counters = run(1500, false);
             assertTrue(counters.tooBig() > 0 && counters.icmpSent() > 0, "too-big packets answered with ICMP");
         } finally {
             for (String n : namespaces) {
@@ -264,27 +264,51 @@ class DsrTest {
         }
     }
 
+    /** VXLAN toward a backend whose kernel decapsulates (a vxlan device with the pool's inner MAC). */
+    @Test
+    void vxlanToAKernelDecapsulatingBackend() throws Exception {
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root (netns, TUN, raw sockets)");
+        Assumptions.assumeTrue(Files.exists(Path.of("/dev/net/tun")), "no /dev/net/tun here");
+        try {
+            PacketCounters counters = run(1600, true);
+            assertEquals(0, counters.tooBig(), "1600 leaves room for the 50 bytes of VXLAN");
+        } finally {
+            for (String n : namespaces) {
+                TunTest.ip("netns", "del", n);
+            }
+            namespaces.clear();
+        }
+    }
+
     private PacketCounters run() throws Exception {
-        PacketCounters counters = run(1600);
+        PacketCounters counters = run(1600, false);
         assertEquals(0, counters.tooBig(), "the fabric MTU leaves room for the 28 bytes of GUE");
         return counters;
     }
 
-    private PacketCounters run(int fabricMtu) throws Exception {
+    private PacketCounters run(int fabricMtu, boolean vxlan) throws Exception {
         String[] t = topology(fabricMtu);
         String c = t[0];
         String n = t[1];
         String b = t[2];
-        // Backend: 'l4mesh decap' (a process in namespace b; it puts the VIP on lo) and a server on the VIP.
-        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", b));
-        cmd.addAll(io.l4mesh.node.cli.L4meshCli.childCommand(List.of(), List.of("decap", "--listen",
-            "198.18.20.2:" + GueEncapsulator.DEFAULT_PORT, "--tun", "l4decap", "--vip", VIP)));
+        // Backend: 'l4mesh decap' (a process in namespace b; it puts the VIP on lo), or the kernel's vxlan device.
+        Process decap = null;
         Path decapLog = Files.createTempFile("l4mesh-decap", ".log");
-        Process decap = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(decapLog.toFile()).start();
-        long started = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!Files.readString(decapLog).contains("l4mesh decap: GUE on")) {
-            assertTrue(decap.isAlive() && System.nanoTime() < started, "decap started: " + Files.readString(decapLog));
-            Thread.sleep(50);
+        if (vxlan) {
+            sh(b, "ip link add l4vx address " + io.l4mesh.node.config.EncapsulationConfig.DEFAULT_INNER_MAC
+                + " type vxlan id 42 dstport 4789 local 198.18.20.2 nolearning; ip link set l4vx up;"
+                + " ip addr add " + VIP + "/32 dev lo; sysctl -qw net.ipv4.conf.l4vx.rp_filter=0");
+        } else {
+            List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", b));
+            cmd.addAll(io.l4mesh.node.cli.L4meshCli.childCommand(List.of(), List.of("decap", "--listen",
+                "198.18.20.2:" + GueEncapsulator.DEFAULT_PORT, "--tun", "l4decap", "--vip", VIP)));
+            decap = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(decapLog.toFile()).start();
+            long started = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!Files.readString(decapLog).contains("l4mesh decap: GUE on")) {
+                assertTrue(decap.isAlive() && System.nanoTime() < started, "decap started: "
+                    + Files.readString(decapLog));
+                Thread.sleep(50);
+            }
         }
         AtomicReference<byte[]> backendGot = new AtomicReference<>();
         AtomicReference<byte[]> backendSent = new AtomicReference<>();
@@ -313,7 +337,8 @@ class DsrTest {
         // Node: the VIP is routed into the node's TUN; one forwarder thread sends to the backend.
         PoolRuntime pool = new PoolRuntime(new PoolConfig("p", List.of(new BackendConfig(
             new HostPort("198.18.20.2", PORT), 1, false)), HealthCheckConfig.defaults(), Duration.ofSeconds(1),
-            Duration.ofMinutes(1), 0, ProxyProtocol.NONE), 65537, HashAlgorithm.MAGLEV_V1, NO_EVENTS);
+            Duration.ofMinutes(1), 0, ProxyProtocol.NONE, io.l4mesh.node.config.EncapsulationConfig.gue()), 65537,
+            HashAlgorithm.MAGLEV_V1, NO_EVENTS);
         PacketCounters counters = new PacketCounters();
         CompletableFuture<PacketForwarder> forwarder = new CompletableFuture<>();
         Thread node = Thread.ofPlatform().daemon().start(() -> {
@@ -321,8 +346,11 @@ class DsrTest {
                 NetNamespace.call(n, () -> {
                     try (Tun tun = Tun.open("l4vip", false); RawIpv4Socket raw = RawIpv4Socket.open()) {
                         sh(n, "ip link set l4vip up; ip route add " + VIP + "/32 dev l4vip");
-                        PacketForwarder f = new PacketForwarder(tun, raw, () -> pool, PORT, 6,
-                            new GueEncapsulator(GueEncapsulator.DEFAULT_PORT), counters, fabricMtu);
+                        Encapsulator encap = vxlan ? new VxlanEncapsulator(VxlanEncapsulator.DEFAULT_PORT, 42,
+                            VxlanEncapsulator.parseMac(io.l4mesh.node.config.EncapsulationConfig.DEFAULT_INNER_MAC))
+                            : new GueEncapsulator(GueEncapsulator.DEFAULT_PORT);
+                        PacketForwarder f = new PacketForwarder(tun, raw, () -> pool, PORT, 6, encap, counters,
+                            fabricMtu);
                         forwarder.complete(f);
                         f.run();
                     }
@@ -359,17 +387,21 @@ class DsrTest {
             f.stop();
             node.join(10_000);
             backend.join(10_000);
-            decap.destroy();   // SIGTERM: it removes the VIP it added and reports its count
+            if (decap != null) {
+                decap.destroy();   // SIGTERM: it removes the VIP it added and reports its count
+            }
         }
-        assertTrue(decap.waitFor(10, TimeUnit.SECONDS));
-        List<String> decapLines = Files.readAllLines(decapLog);
+        if (decap != null) {
+            assertTrue(decap.waitFor(10, TimeUnit.SECONDS));
+            List<String> decapLines = Files.readAllLines(decapLog);
+            String last = decapLines.isEmpty() ? "" : decapLines.get(decapLines.size() - 1);
+            assertTrue(last.startsWith("l4mesh decap: stopped after "), "decap said " + decapLines);
+            long decapsulated = Long.parseLong(last.split(" ")[4]);
+            assertTrue(decapsulated >= counters.forwarded() - 5, "decap got what the node sent: " + last);
+        }
         Files.delete(decapLog);
-        String last = decapLines.isEmpty() ? "" : decapLines.get(decapLines.size() - 1);
-        assertTrue(last.startsWith("l4mesh decap: stopped after "), "decap said " + decapLines);
-        long decapsulated = Long.parseLong(last.split(" ")[4]);
-        assertTrue(decapsulated >= counters.forwarded() - 5, "decap got what the node sent: " + last);
-        System.out.printf("dsr: fabric MTU %d: node forwarded %d packets, %d bytes (client to server only); received"
-            + " %d; too big %d, ICMP sent %d%n", fabricMtu, counters.forwarded(), counters.bytesForwarded(),
+        System.out.printf("dsr: %s, fabric MTU %d: node forwarded %d packets, %d bytes (client to server only); received"
+            + " %d; too big %d, ICMP sent %d%n", vxlan ? "VXLAN" : "GUE", fabricMtu, counters.forwarded(), counters.bytesForwarded(),
             counters.received(), counters.tooBig(), counters.icmpSent());
         assertTrue(counters.bytesForwarded() >= size, "the node carried the client's 2 MiB");
         assertTrue(counters.bytesForwarded() < size + size / 4,
