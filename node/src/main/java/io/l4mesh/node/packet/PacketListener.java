@@ -54,6 +54,12 @@ public final class PacketListener implements ProxyListener {
             if (Files.exists(v6)) {
                 Files.writeString(v6, "1");   // no autoconf chatter into the queues
             }
+            // The VIP's packets arrive for an address that is not local: the kernel must forward them into the TUN.
+            Path forwarding = Path.of("/proc/sys/net/ipv4/ip_forward");
+            if (Files.exists(forwarding) && !Files.readString(forwarding).strip().equals("1")) {
+                Files.writeString(forwarding, "1");
+                Log.info(LOG, "packet.ip_forward_enabled", "listener", runtime.name());
+            }
             ip("link", "set", dev, "txqueuelen", Integer.toString(TX_QUEUE_LEN), "up");
             ip("route", "replace", vip.getAddress().getHostAddress() + "/32", "dev", dev);
         } catch (Exception e) {

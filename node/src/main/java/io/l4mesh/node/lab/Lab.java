@@ -1,0 +1,260 @@
+package io.l4mesh.node.lab;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.l4mesh.node.cli.L4meshCli;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Builds and removes the lab. Everything it creates (namespaces, processes) is recorded in {@code state.json} in
+ * its directory, and {@link #down} removes exactly that, by name and PID.
+ *
+ * <pre>
+ *  client c_i (198.18.1i.2) --\                     /-- node n_i (198.18.2i.2): l4mesh run (packet mode) + BIRD
+ *                              router r: BIRD, ECMP  --
+ *                                                   \-- backend b_j (198.18.4j.2): l4mesh decap + demo backend
+ * </pre>
+ *
+ * Each node's BIRD learns the VIP's kernel route, which exists only while that node's TUN is open, and announces it
+ * to the router: SIGTERM, drain or kill -9 of the node removes the route and BIRD withdraws it at once. The router
+ * merges the nodes' routes into one ECMP route (hash policy 3 on the 5-tuple fields 0x0037).
+ */
+public final class Lab {
+    public static final String VIP = "198.18.100.1";
+    public static final int PORT = 8080;
+    static final String PREFIX = "l4lab-";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** What the lab made. */
+    public record State(List<String> namespaces, Map<String, Long> processes, int nodes, int backends, int clients) {
+    }
+
+    private final Path dir;
+
+    public Lab(Path dir) {
+        this.dir = dir;
+    }
+
+    public Path stateFile() {
+        return dir.resolve("state.json");
+    }
+
+    /** Reads the recorded state, or null if there is no lab. */
+    public State state() throws IOException {
+        Path f = stateFile();
+        return Files.exists(f) ? JSON.readValue(f.toFile(), State.class) : null;
+    }
+
+    private void save(State s) throws IOException {
+        Files.createDirectories(dir);
+        JSON.writerWithDefaultPrettyPrinter().writeValue(stateFile().toFile(), s);
+    }
+
+    /** Builds the lab (idempotent: an existing lab with the same shape is kept). */
+    public State up(int nodes, int backends, int clients, List<String> l4mesh) throws Exception {
+        State existing = state();
+        if (existing != null) {
+            if (existing.nodes() == nodes && existing.backends() == backends && existing.clients() == clients
+                && existing.namespaces().stream().allMatch(Lab::namespaceExists)) {
+                return existing;
+            }
+            down();
+        }
+        List<String> ns = new ArrayList<>();
+        Map<String, Long> procs = new LinkedHashMap<>();
+        State s = new State(ns, procs, nodes, backends, clients);
+        try {
+            build(s, l4mesh);
+        } catch (Exception e) {
+            save(s);
+            down();
+            throw e;
+        }
+        save(s);
+        return s;
+    }
+
+    private void build(State s, List<String> l4mesh) throws Exception {
+        Files.createDirectories(dir);
+        String r = PREFIX + "r";
+        addNs(s, r);
+        sh(r, "ip link set lo up; sysctl -qw net.ipv4.ip_forward=1;"
+            + " sysctl -qw net.ipv4.fib_multipath_hash_policy=3 net.ipv4.fib_multipath_hash_fields=0x0037 || true");
+        StringBuilder bgp = new StringBuilder();
+        for (int i = 1; i <= s.clients(); i++) {
+            String c = PREFIX + "c" + i;
+            addNs(s, c);
+            link(r, "rc" + i, c, "lc" + i, 1500);
+            sh(r, "ip addr add 198.18." + (10 + i) + ".1/24 dev rc" + i);
+            sh(c, "ip link set lo up; ip addr add 198.18." + (10 + i) + ".2/24 dev lc" + i
+                + "; ip route add default via 198.18." + (10 + i) + ".1");
+        }
+        for (int j = 1; j <= s.backends(); j++) {
+            String b = PREFIX + "b" + j;
+            addNs(s, b);
+            link(r, "rb" + j, b, "lb" + j, 1600);
+            sh(r, "ip addr add 198.18." + (40 + j) + ".1/24 dev rb" + j);
+            sh(b, "ip link set lo up; ip addr add 198.18." + (40 + j) + ".2/24 dev lb" + j
+                + "; ip route add default via 198.18." + (40 + j) + ".1;"
+                + " sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0"
+                + " net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2");
+            start(s, b, "decap-" + j, l4mesh, List.of("decap", "--listen", "198.18." + (40 + j) + ".2:6080",
+                "--tun", "l4mdecap", "--vip", VIP));
+            start(s, b, "backend-" + j, l4mesh, List.of("demo-backend", "--name", "backend-" + j, "--bind",
+                "0.0.0.0:" + PORT));
+        }
+        StringBuilder pool = new StringBuilder();
+        for (int j = 1; j <= s.backends(); j++) {
+            pool.append(pool.isEmpty() ? "" : ", ").append("198.18.").append(40 + j).append(".2:").append(PORT);
+        }
+        for (int i = 1; i <= s.nodes(); i++) {
+            String n = PREFIX + "n" + i;
+            addNs(s, n);
+            link(r, "rn" + i, n, "ln" + i, 1600);
+            sh(r, "ip addr add 198.18." + (20 + i) + ".1/24 dev rn" + i);
+            sh(n, "ip link set lo up; ip addr add 198.18." + (20 + i) + ".2/24 dev ln" + i
+                + "; ip route add default via 198.18." + (20 + i) + ".1");
+            Path cfg = dir.resolve("node-" + i + ".yaml");
+            Files.writeString(cfg, """
+                node: {id: lab-n%d}
+                admin: {bind: 127.0.0.1:9090}
+                runtime: {shutdownGrace: 2s}
+                listeners:
+                  - {name: vip, bind: "%s:%d", protocol: tcp, pool: web, mode: packet,
+                     packet: {tun: l4mvip, fabricMtu: 1600}}
+                pools:
+                  web:
+                    backends: [%s]
+                    healthCheck: {interval: 500ms, timeout: 300ms, rise: 2, fall: 2}
+                """.formatted(i, VIP, PORT, pool));
+            Path birdConf = dir.resolve("bird-n" + i + ".conf");
+            Files.writeString(birdConf, """
+                router id 198.18.%d.2;
+                protocol device { }
+                protocol kernel {
+                  learn; scan time 1;
+                  ipv4 { import filter { if net = %s/32 then accept; reject; }; export none; };
+                }
+                protocol bgp upstream {
+                  local as 65001; neighbor 198.18.%d.1 as 65000;
+                  hold time 3; keepalive time 1; connect retry time 1; error wait time 1, 5;
+                  ipv4 { import none; export filter { if net = %s/32 then accept; reject; }; next hop self; };
+                }
+                """.formatted(20 + i, VIP, 20 + i, VIP));
+            bird(s, n, "bird-n" + i, birdConf);
+            start(s, n, "node-" + i, l4mesh, List.of("run", "--config", cfg.toString()));
+            bgp.append("protocol bgp n").append(i).append(" from node { neighbor 198.18.").append(20 + i)
+                .append(".2 as 65001; }\n");
+        }
+        Path routerConf = dir.resolve("bird-r.conf");
+        Files.writeString(routerConf, """
+            router id 198.18.0.1;
+            protocol device { }
+            protocol kernel { ipv4 { export all; }; merge paths on limit 16; }
+            template bgp node {
+              local as 65000; hold time 3; keepalive time 1; connect retry time 1; error wait time 1, 5;
+              ipv4 { import all; export none; };
+            }
+            """ + bgp);
+        bird(s, r, "bird-r", routerConf);
+    }
+
+    private void addNs(State s, String name) throws Exception {
+        if (namespaceExists(name)) {
+            throw new IOException("namespace " + name + " exists but is not in this lab's state; remove it or run "
+                + "'l4mesh lab down --dir' for the lab that made it");
+        }
+        run(List.of("ip", "netns", "add", name));
+        s.namespaces().add(name);
+    }
+
+    static boolean namespaceExists(String name) {
+        return Files.exists(Path.of("/var/run/netns", name));
+    }
+
+    private static void link(String ns1, String if1, String ns2, String if2, int mtu) throws Exception {
+        run(List.of("ip", "link", "add", if1, "netns", ns1, "mtu", Integer.toString(mtu), "type", "veth", "peer",
+            "name", if2, "netns", ns2, "mtu", Integer.toString(mtu)));
+        run(List.of("ip", "-n", ns1, "link", "set", if1, "up"));
+        run(List.of("ip", "-n", ns2, "link", "set", if2, "up"));
+    }
+
+    private void bird(State s, String ns, String name, Path conf) throws Exception {
+        Path sock = dir.resolve(name + ".ctl");
+        Path pid = dir.resolve(name + ".pid");
+        run(List.of("ip", "netns", "exec", ns, "bird", "-c", conf.toString(), "-s", sock.toString(), "-P",
+            pid.toString()));
+        s.processes().put(name, Long.parseLong(Files.readString(pid).strip()));
+    }
+
+    private void start(State s, String ns, String name, List<String> l4mesh, List<String> args) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns));
+        cmd.addAll(l4mesh);
+        cmd.addAll(args);
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+            .redirectOutput(dir.resolve(name + ".log").toFile()).start();
+        s.processes().put(name, p.pid());
+    }
+
+    /** Removes exactly what the recorded lab made: processes by PID, namespaces by name. */
+    public void down() throws Exception {
+        State s = state();
+        if (s == null) {
+            return;
+        }
+        for (long pid : s.processes().values()) {
+            ProcessHandle.of(pid).ifPresent(ProcessHandle::destroy);
+        }
+        for (long pid : s.processes().values()) {
+            ProcessHandle.of(pid).ifPresent(p -> {
+                try {
+                    p.onExit().get(10, TimeUnit.SECONDS);
+                } catch (Exception e) {
+                    p.destroyForcibly();
+                }
+            });
+        }
+        for (String ns : s.namespaces()) {
+            if (namespaceExists(ns)) {
+                run(List.of("ip", "netns", "del", ns));
+            }
+        }
+        Files.deleteIfExists(stateFile());
+    }
+
+    /** The router's route to the VIP: one line per next hop (node). */
+    public List<String> vipNextHops() throws Exception {
+        String out = run(List.of("ip", "-n", PREFIX + "r", "route", "show", VIP + "/32"));
+        List<String> hops = new ArrayList<>();
+        for (String line : out.split("\n")) {
+            if (line.contains(" via ")) {
+                hops.add(line.substring(line.indexOf(" via ") + 5).split(" ")[0]);
+            }
+        }
+        return hops;
+    }
+
+    static void sh(String ns, String command) throws Exception {
+        run(List.of("ip", "netns", "exec", ns, "sh", "-c", command));
+    }
+
+    static String run(List<String> cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IOException(String.join(" ", cmd) + ": " + out.strip());
+        }
+        return out;
+    }
+
+    /** The command that runs this l4mesh in a child process (same JVM, class path and flags). */
+    public static List<String> selfCommand() {
+        return L4meshCli.childCommand(List.of("-Xmx128m"), List.of());
+    }
+}

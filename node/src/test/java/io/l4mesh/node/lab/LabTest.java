@@ -1,0 +1,102 @@
+package io.l4mesh.node.lab;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.l4mesh.node.packet.NetNamespace;
+import io.l4mesh.node.testing.Await;
+import io.l4mesh.node.testing.Clients;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The lab: a client reaches the VIP through a BGP/ECMP router and two l4mesh nodes in packet mode; connections spread
+ * over both nodes; stopping a node withdraws its route and new connections go on through the other.
+ */
+@Tag("slow")
+@Timeout(value = 240, unit = TimeUnit.SECONDS)
+class LabTest {
+    @TempDir
+    Path dir;
+
+    static boolean bird() {
+        return Files.isExecutable(Path.of("/usr/sbin/bird")) || Files.isExecutable(Path.of("/usr/bin/bird"));
+    }
+
+    private static String ask() throws Exception {
+        return NetNamespace.call("l4lab-c1", () -> {
+            try (Socket s = new Socket()) {
+                s.setSoTimeout(5000);
+                s.connect(new InetSocketAddress(Lab.VIP, Lab.PORT), 5000);
+                return Clients.askOn(s, "hello");
+            }
+        });
+    }
+
+    private static long forwarded(int node) throws Exception {
+        String metrics = NetNamespace.call("l4lab-n" + node, () -> {
+            try (Socket s = new Socket("127.0.0.1", 9090)) {
+                s.getOutputStream().write("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".getBytes());
+                return new String(s.getInputStream().readAllBytes());
+            }
+        });
+        Matcher m = Pattern.compile("l4mesh_packets_total\\{[^}]*result=\"forwarded\"} ([0-9.]+)").matcher(metrics);
+        return m.find() ? (long) Double.parseDouble(m.group(1)) : -1;
+    }
+
+    @Test
+    void ecmpSpreadsOverNodesAndAStoppedNodeIsWithdrawn() throws Exception {
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root (namespaces, TUN, BIRD)");
+        Assumptions.assumeTrue(Files.exists(Path.of("/dev/net/tun")), "no /dev/net/tun here");
+        Assumptions.assumeTrue(bird(), "BIRD 2 is not installed (Debian package bird2)");
+        Lab lab = new Lab(dir);
+        try {
+            Lab.State s = lab.up(2, 1, 1, Lab.selfCommand());
+            Await.until(Duration.ofSeconds(60), "both nodes announce the VIP", () -> {
+                try {
+                    return lab.vipNextHops().size() == 2;
+                } catch (Exception e) {
+                    return false;
+                }
+            });
+            for (int i = 0; i < 40; i++) {
+                assertEquals("backend-1", ask(), "connection " + i);
+            }
+            long f1 = forwarded(1);
+            long f2 = forwarded(2);
+            System.out.printf("lab: node 1 forwarded %d packets, node 2 %d%n", f1, f2);
+            assertTrue(f1 > 0 && f2 > 0, "ECMP spread the connections over both nodes: " + f1 + ", " + f2);
+
+            long t0 = System.nanoTime();
+            ProcessHandle.of(s.processes().get("node-1")).orElseThrow().destroy();   // SIGTERM
+            Await.until(Duration.ofSeconds(10), "node 1 withdrawn", () -> {
+                try {
+                    return lab.vipNextHops().equals(List.of("198.18.22.2"));
+                } catch (Exception e) {
+                    return false;
+                }
+            });
+            System.out.printf("lab: SIGTERM to withdrawal %d ms%n", (System.nanoTime() - t0) / 1_000_000);
+            for (int i = 0; i < 20; i++) {
+                assertEquals("backend-1", ask(), "after the withdrawal, connection " + i);
+            }
+        } finally {
+            lab.down();
+        }
+        assertTrue(!Files.exists(lab.stateFile()));
+        assertTrue(!Lab.namespaceExists("l4lab-r") && !Lab.namespaceExists("l4lab-n1"), "namespaces removed");
+    }
+}
