@@ -93,6 +93,18 @@ class LabTest {
             for (int i = 0; i < 20; i++) {
                 assertEquals("backend-1", ask(), "after the withdrawal, connection " + i);
             }
+
+            // kill -9: no chance to clean up, but the TUN closes with the process and BIRD withdraws the route.
+            long k0 = System.nanoTime();
+            ProcessHandle.of(s.processes().get("node-2")).orElseThrow().destroyForcibly();
+            Await.until(Duration.ofSeconds(10), "node 2 withdrawn", () -> {
+                try {
+                    return lab.vipNextHops().isEmpty();
+                } catch (Exception e) {
+                    return false;
+                }
+            });
+            System.out.printf("lab: kill -9 to withdrawal %d ms%n", (System.nanoTime() - k0) / 1_000_000);
         } finally {
             lab.down();
         }
