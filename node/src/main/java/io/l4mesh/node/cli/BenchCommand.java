@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
 /** {@code l4mesh bench proxy}: l4mesh against HAProxy and nginx on loopback, one run, one table. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = "Benchmarks that print figures. 'bench maglev' (JMH) is run by the ./l4mesh launcher.",
-    subcommands = {BenchCommand.Proxy.class})
+    subcommands = {BenchCommand.Proxy.class, BenchCommand.Packet.class})
 public final class BenchCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -21,6 +21,65 @@ public final class BenchCommand implements Runnable {
     @Override
     public void run() {
         spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    @Command(name = "packet", mixinStandardHelpOptions = true,
+        description = {"Packets/s delivered to a backend through one l4mesh node in packet mode versus plain kernel",
+            "forwarding through the same router, on the lab topology (root, Linux, bird2), with small UDP packets."})
+    static final class Packet implements Callable<Integer> {
+        @Option(names = "--seconds", defaultValue = "10", description = "Length of each measurement (default 10).")
+        int seconds;
+
+        @Option(names = "--payload", defaultValue = "18", description = "UDP payload bytes (default 18: 64-byte frames).")
+        int payload;
+
+        @Option(names = "--dir", defaultValue = "/tmp/l4mesh-bench-lab", description = "The lab's directory.")
+        java.nio.file.Path dir;
+
+        @Option(names = "--json", description = "Print one JSON document.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            if (seconds < 1 || seconds > 120 || payload < 1 || payload > 1400) {
+                System.err.println("l4mesh bench packet: need 1 <= --seconds <= 120 and 1 <= --payload <= 1400");
+                return L4meshCli.EXIT_USAGE;
+            }
+            List<io.l4mesh.node.bench.PacketBench.Result> rs =
+                new io.l4mesh.node.bench.PacketBench(seconds, payload, dir).run();
+            io.l4mesh.node.bench.PacketBench.Result kernel = rs.get(0);
+            io.l4mesh.node.bench.PacketBench.Result mine = rs.get(1);
+            double ratio = kernel.deliveredPps() > 0 ? mine.deliveredPps() / kernel.deliveredPps() : 0;
+            if (json) {
+                ObjectMapper m = new ObjectMapper();
+                ObjectNode root = m.createObjectNode();
+                root.put("seconds", seconds);
+                root.put("payloadBytes", payload);
+                root.put("cores", Runtime.getRuntime().availableProcessors());
+                for (var r : rs) {
+                    ObjectNode n = root.putObject(r.path());
+                    n.put("sent", r.sent());
+                    n.put("delivered", r.delivered());
+                    n.put("deliveredPps", Math.round(r.deliveredPps()));
+                    if (r.cpuNanosPerPacket() > 0) {
+                        n.put("cpuNanosPerPacket", Math.round(r.cpuNanosPerPacket()));
+                    }
+                }
+                root.put("l4meshToKernel", Math.round(ratio * 100) / 100.0);
+                System.out.println(m.writerWithDefaultPrettyPrinter().writeValueAsString(root));
+                return 0;
+            }
+            Table t = new Table("PATH", "SENT", "DELIVERED", "DELIVERED pps", "node CPU ns/packet");
+            for (var r : rs) {
+                t.row(r.path(), Long.toString(r.sent()), Long.toString(r.delivered()),
+                    String.format("%.0f", r.deliveredPps()),
+                    r.cpuNanosPerPacket() > 0 ? String.format("%.0f", r.cpuNanosPerPacket()) : "-");
+            }
+            java.io.PrintWriter out = new java.io.PrintWriter(System.out, true);
+            t.print(out, "");
+            out.printf("%nl4mesh / kernel forwarding: %.2f%n", ratio);
+            return 0;
+        }
     }
 
     @Command(name = "proxy", mixinStandardHelpOptions = true,

@@ -28,6 +28,9 @@ import java.util.concurrent.TimeUnit;
 public final class Lab {
     public static final String VIP = "198.18.100.1";
     public static final int PORT = 8080;
+    /** A second VIP, UDP, for the packet benchmark: its own TUN on every node. */
+    public static final String UDP_VIP = "198.18.100.2";
+    public static final int UDP_PORT = 9000;
     static final String PREFIX = "l4lab-";
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -105,7 +108,7 @@ public final class Lab {
                 + " sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0"
                 + " net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2");
             start(s, b, "decap-" + j, l4mesh, List.of("decap", "--listen", "198.18." + (40 + j) + ".2:6080",
-                "--tun", "l4mdecap", "--vip", VIP));
+                "--tun", "l4mdecap", "--vip", VIP, "--vip", UDP_VIP));
             start(s, b, "backend-" + j, l4mesh, List.of("demo-backend", "--name", "backend-" + j, "--bind",
                 "0.0.0.0:" + PORT));
         }
@@ -128,25 +131,28 @@ public final class Lab {
                 listeners:
                   - {name: vip, bind: "%s:%d", protocol: tcp, pool: web, mode: packet,
                      packet: {tun: l4mvip, fabricMtu: 1600}}
+                  - {name: vip-udp, bind: "%s:%d", protocol: udp, pool: web, mode: packet,
+                     packet: {tun: l4mudp, fabricMtu: 1600}}
                 pools:
                   web:
                     backends: [%s]
                     healthCheck: {interval: 500ms, timeout: 300ms, rise: 2, fall: 2}
-                """.formatted(i, VIP, PORT, pool));
+                """.formatted(i, VIP, PORT, UDP_VIP, UDP_PORT, pool));
             Path birdConf = dir.resolve("bird-n" + i + ".conf");
             Files.writeString(birdConf, """
                 router id 198.18.%d.2;
                 protocol device { }
                 protocol kernel {
                   learn; scan time 1;
-                  ipv4 { import filter { if net = %s/32 then accept; reject; }; export none; };
+                  ipv4 { import filter { if net ~ [ %s/32, %s/32 ] then accept; reject; }; export none; };
                 }
                 protocol bgp upstream {
                   local as 65001; neighbor 198.18.%d.1 as 65000;
                   hold time 3; keepalive time 1; connect retry time 1; error wait time 1, 5;
-                  ipv4 { import none; export filter { if net = %s/32 then accept; reject; }; next hop self; };
+                  ipv4 { import none; export filter { if net ~ [ %s/32, %s/32 ] then accept; reject; };
+                         next hop self; };
                 }
-                """.formatted(20 + i, VIP, 20 + i, VIP));
+                """.formatted(20 + i, VIP, UDP_VIP, 20 + i, VIP, UDP_VIP));
             bird(s, n, "bird-n" + i, birdConf);
             start(s, n, "node-" + i, l4mesh, List.of("run", "--config", cfg.toString()));
             bgp.append("protocol bgp n").append(i).append(" from node { neighbor 198.18.").append(20 + i)
@@ -228,9 +234,14 @@ public final class Lab {
         Files.deleteIfExists(stateFile());
     }
 
-    /** The router's route to the VIP: one line per next hop (node). */
+    /** The router's next hops (nodes) for the TCP VIP. */
     public List<String> vipNextHops() throws Exception {
-        String out = run(List.of("ip", "-n", PREFIX + "r", "route", "show", VIP + "/32"));
+        return vipNextHops(VIP);
+    }
+
+    /** The router's next hops (nodes) for a VIP. */
+    public List<String> vipNextHops(String vip) throws Exception {
+        String out = run(List.of("ip", "-n", PREFIX + "r", "route", "show", vip + "/32"));
         List<String> hops = new ArrayList<>();
         for (String line : out.split("\n")) {
             if (line.contains(" via ")) {
