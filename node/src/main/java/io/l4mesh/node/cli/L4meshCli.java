@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
 @Command(name = "l4mesh", mixinStandardHelpOptions = true, version = "l4mesh " + Node.VERSION,
     description = "A distributed Layer-4 load balancer: Maglev hashing, TCP/UDP proxy.",
     subcommands = {RunCommand.class, CheckCommand.class, StatusCommand.class, MembersCommand.class, BackendCommand.class,
-        ReloadCommand.class, LookupCommand.class, DemoCommand.class, DemoBackendCommand.class, ProbeCommand.class, BenchCommand.class, DecapCommand.class, LabCommand.class,
+        ReloadCommand.class, LookupCommand.class, DemoCommand.class, DemoBackendCommand.class, ProbeCommand.class, BenchCommand.class, DecapCommand.class, LabCommand.class, AnnounceCommand.class,
         CommandLine.HelpCommand.class})
 public final class L4meshCli implements Runnable {
     /** Bad usage or invalid config. */

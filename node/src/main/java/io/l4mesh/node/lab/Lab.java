@@ -22,7 +22,8 @@ import java.util.concurrent.TimeUnit;
  * </pre>
  *
  * Each node's BIRD learns the VIP's kernel route, which exists only while that node's TUN is open, and announces it
- * to the router: SIGTERM, drain or kill -9 of the node removes the route and BIRD withdraws it at once. The router
+ * to the router: SIGTERM or kill -9 of the node removes the route and BIRD withdraws it at once; {@code l4mesh
+ * announce} removes it too when the node stops answering {@code /healthz} (hung, or draining). The router
  * merges the nodes' routes into one ECMP route (hash policy 3 on the 5-tuple fields 0x0037).
  */
 public final class Lab {
@@ -155,6 +156,8 @@ public final class Lab {
                 """.formatted(20 + i, VIP, UDP_VIP, 20 + i, VIP, UDP_VIP));
             bird(s, n, "bird-n" + i, birdConf);
             start(s, n, "node-" + i, l4mesh, List.of("run", "--config", cfg.toString()));
+            start(s, n, "announce-" + i, l4mesh, List.of("announce", "--vip", VIP + "=l4mvip", "--vip",
+                UDP_VIP + "=l4mudp"));
             bgp.append("protocol bgp n").append(i).append(" from node { neighbor 198.18.").append(20 + i)
                 .append(".2 as 65001; }\n");
         }
@@ -255,7 +258,7 @@ public final class Lab {
         run(List.of("ip", "netns", "exec", ns, "sh", "-c", command));
     }
 
-    static String run(List<String> cmd) throws Exception {
+    public static String run(List<String> cmd) throws Exception {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes());
         if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {

@@ -118,6 +118,33 @@ class LabTest {
             System.out.printf("lab: node 1 forwarded %d packets, node 2 %d%n", f1, f2);
             assertTrue(f1 > 0 && f2 > 0, "ECMP spread the connections over both nodes: " + f1 + ", " + f2);
 
+            // A hung node (SIGSTOP) keeps its TUN, so only 'l4mesh announce' can withdraw it; SIGCONT brings it back.
+            long h0 = System.nanoTime();
+            long pid1 = s.processes().get("node-1");
+            Lab.run(List.of("kill", "-STOP", Long.toString(pid1)));
+            try {
+                Await.until(Duration.ofSeconds(10), "hung node withdrawn", () -> {
+                    try {
+                        return lab.vipNextHops().equals(List.of("198.18.22.2"));
+                    } catch (Exception e) {
+                        return false;
+                    }
+                });
+                System.out.printf("lab: SIGSTOP to withdrawal %d ms%n", (System.nanoTime() - h0) / 1_000_000);
+                for (int i = 0; i < 10; i++) {
+                    assertTrue(ask().startsWith("backend-"), "while node 1 hangs, connection " + i);
+                }
+            } finally {
+                Lab.run(List.of("kill", "-CONT", Long.toString(pid1)));
+            }
+            Await.until(Duration.ofSeconds(10), "node 1 back", () -> {
+                try {
+                    return lab.vipNextHops().size() == 2;
+                } catch (Exception e) {
+                    return false;
+                }
+            });
+
             long t0 = System.nanoTime();
             ProcessHandle.of(s.processes().get("node-1")).orElseThrow().destroy();   // SIGTERM
             Await.until(Duration.ofSeconds(10), "node 1 withdrawn", () -> {
