@@ -118,6 +118,67 @@ class LabTest {
             System.out.printf("lab: node 1 forwarded %d packets, node 2 %d%n", f1, f2);
             assertTrue(f1 > 0 && f2 > 0, "ECMP spread the connections over both nodes: " + f1 + ", " + f2);
 
+            // UDP through the other VIP: echo servers bound to the VIP on each backend answer the client directly.
+            List<Thread> echoes = new java.util.ArrayList<>();
+            java.util.concurrent.atomic.AtomicBoolean stopEcho = new java.util.concurrent.atomic.AtomicBoolean();
+            for (int b = 1; b <= 2; b++) {
+                String name = "b" + b;
+                java.util.concurrent.CompletableFuture<Void> bound = new java.util.concurrent.CompletableFuture<>();
+                echoes.add(Thread.ofPlatform().daemon().start(() -> {
+                    try {
+                        NetNamespace.call("l4lab-" + name, () -> {
+                            try (java.net.DatagramSocket d = new java.net.DatagramSocket(
+                                new InetSocketAddress(Lab.UDP_VIP, Lab.UDP_PORT))) {
+                                d.setSoTimeout(200);
+                                bound.complete(null);
+                                byte[] buf = new byte[1500];
+                                while (!stopEcho.get()) {
+                                    java.net.DatagramPacket p = new java.net.DatagramPacket(buf, buf.length);
+                                    try {
+                                        d.receive(p);
+                                    } catch (java.net.SocketTimeoutException e) {
+                                        continue;
+                                    }
+                                    byte[] reply = (name + " " + new String(p.getData(), 0, p.getLength())).getBytes();
+                                    d.send(new java.net.DatagramPacket(reply, reply.length, p.getSocketAddress()));
+                                }
+                            }
+                            return null;
+                        });
+                    } catch (Exception e) {
+                        bound.completeExceptionally(e);
+                    }
+                }));
+                bound.get(10, TimeUnit.SECONDS);
+            }
+            Await.until(Duration.ofSeconds(20), "the UDP VIP is announced", () -> {
+                try {
+                    return lab.vipNextHops(Lab.UDP_VIP).size() == 2;
+                } catch (Exception e) {
+                    return false;
+                }
+            });
+            java.util.Set<String> udpBackends = new java.util.TreeSet<>();
+            for (int i = 0; i < 20; i++) {
+                final int k = i;
+                String reply = NetNamespace.call("l4lab-c1", () -> {
+                    try (java.net.DatagramSocket d = new java.net.DatagramSocket()) {
+                        d.connect(new InetSocketAddress(Lab.UDP_VIP, Lab.UDP_PORT));   // replies must come from the VIP
+                        d.setSoTimeout(3000);
+                        byte[] out = ("ping " + k).getBytes();
+                        d.send(new java.net.DatagramPacket(out, out.length));
+                        java.net.DatagramPacket in = new java.net.DatagramPacket(new byte[1500], 1500);
+                        d.receive(in);
+                        return new String(in.getData(), 0, in.getLength());
+                    }
+                });
+                assertTrue(reply.endsWith(" ping " + i), reply);
+                udpBackends.add(reply.split(" ")[0]);
+            }
+            stopEcho.set(true);
+            System.out.println("lab: UDP answered by " + udpBackends);
+            assertEquals(java.util.Set.of("b1", "b2"), udpBackends, "UDP flows spread over both backends");
+
             // A hung node (SIGSTOP) keeps its TUN, so only 'l4mesh announce' can withdraw it; SIGCONT brings it back.
             long h0 = System.nanoTime();
             long pid1 = s.processes().get("node-1");
