@@ -218,6 +218,41 @@ class DsrTest {
         }
     }
 
+    static boolean tshark() {
+        return Files.isExecutable(Path.of("/usr/bin/tshark"));
+    }
+
+    /**
+     * Decodes the captured fabric packets with tshark: GUE must read as outer IPv4/UDP to port 6080 carrying the
+     * client's IPv4/TCP packet to the VIP; VXLAN as UDP 4789 with VNI 42 and an inner frame to the pool's MAC.
+     */
+    private static void checkCapture(Path pcap, boolean vxlan) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("tshark", "-r", pcap.toString(), "-T", "fields", "-E",
+            "separator=|", "-e", "ip.dst", "-e", "tcp.dstport"));
+        if (vxlan) {
+            cmd.addAll(List.of("-e", "vxlan.vni", "-e", "eth.dst"));
+        } else {
+            cmd.addAll(List.of("-d", "udp.port==6080,ip"));
+        }
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(false).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        List<String> lines = out.lines().filter(l -> !l.isBlank()).toList();
+        assertTrue(lines.size() >= 10, "captured packets: " + lines.size());
+        for (String line : lines) {
+            String[] f = line.split("\\|", -1);
+            // ip.dst lists the outer then the inner destination: the backend, then the VIP.
+            assertTrue(f[0].equals("198.18.20.2," + VIP), "outer to the backend, inner to the VIP: " + line);
+            assertEquals(Integer.toString(PORT), f[1], "inner TCP to the service port: " + line);
+            if (vxlan) {
+                assertEquals("42", f[2], "VNI: " + line);
+                assertTrue(f[3].contains(io.l4mesh.node.config.EncapsulationConfig.DEFAULT_INNER_MAC),
+                    "inner frame to the vxlan device's MAC: " + line);
+            }
+        }
+        System.out.printf("dsr: capture decoded %d %s packets as claimed%n", lines.size(), vxlan ? "VXLAN" : "GUE");
+    }
+
     /** Client, node and backend namespaces joined by veths; returns {c, n, b}. */
     private String[] topology() throws Exception {
         return topology(1600);
@@ -362,6 +397,16 @@ class DsrTest {
         });
         PacketForwarder f = forwarder.get(30, TimeUnit.SECONDS);
 
+        // A capture of the fabric (when tshark is installed): it must decode as the format claims.
+        Path pcap = Files.createTempFile("l4mesh-dsr", ".pcap");
+        Process capture = null;
+        if (tshark()) {
+            capture = new ProcessBuilder("ip", "netns", "exec", n, "tshark", "-q", "-i", "l4o" + c.substring(4),
+                "-f", "udp dst port " + (vxlan ? 4789 : 6080), "-c", "50", "-a", "duration:30", "-w", pcap.toString())
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            Thread.sleep(1500);   // tshark starts capturing
+        }
+
         // Client: 2 MiB each way over one TCP connection to the VIP.
         try {
             NetNamespace.call(c, () -> {
@@ -391,6 +436,11 @@ class DsrTest {
                 decap.destroy();   // SIGTERM: it removes the VIP it added and reports its count
             }
         }
+        if (capture != null) {
+            assertTrue(capture.waitFor(40, TimeUnit.SECONDS), "capture finished");
+            checkCapture(pcap, vxlan);
+        }
+        Files.deleteIfExists(pcap);
         if (decap != null) {
             assertTrue(decap.waitFor(10, TimeUnit.SECONDS));
             List<String> decapLines = Files.readAllLines(decapLog);
