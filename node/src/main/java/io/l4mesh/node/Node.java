@@ -176,6 +176,21 @@ public final class Node implements AutoCloseable {
         return a == null ? "" : HostPort.format(a);
     }
 
+    /**
+     * The self-check behind {@code /healthz}: null when this node can serve, else why not. A packet-mode listener
+     * whose pool has no backend to take flows fails it, so the node's announcer withdraws the VIP and the router
+     * sends the traffic to nodes that can place it. Control thread.
+     */
+    public String selfCheck() {
+        for (ProxyListener l : listeners.values()) {
+            ListenerRuntime rt = l.runtime();
+            if (rt.config().packet() != null && rt.pool().snapshot().eligibleCount() == 0) {
+                return "listener " + rt.name() + ": no backend of pool " + rt.pool().name() + " takes flows";
+            }
+        }
+        return null;
+    }
+
     /** The health checker (its fault seam is reachable through the admin API when fault injection is on). */
     public HealthChecker healthChecker() {
         return health;

@@ -224,7 +224,11 @@ public final class AdminServer implements AutoCloseable {
             }
             case "healthz" -> {
                 expect(m, HttpMethod.GET, p, 1);
-                return node.draining() ? Reply.error(HttpResponseStatus.SERVICE_UNAVAILABLE, "draining")
+                if (node.draining()) {
+                    return Reply.error(HttpResponseStatus.SERVICE_UNAVAILABLE, "draining");
+                }
+                String failed = node.call(node::selfCheck);
+                return failed != null ? Reply.error(HttpResponseStatus.SERVICE_UNAVAILABLE, failed)
                     : Reply.ok(Map.of("status", "ok"));
             }
             case "reload" -> {

@@ -81,6 +81,37 @@ class LabTest {
         return m.find() ? (long) Double.parseDouble(m.group(1)) : -1;
     }
 
+    /** A node whose pool has no healthy backend fails its self-check, and its announcer withdraws the VIP. */
+    @Test
+    void aNodeWithNoHealthyBackendWithdraws() throws Exception {
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root (namespaces, TUN, BIRD)");
+        Assumptions.assumeTrue(Files.exists(Path.of("/dev/net/tun")), "no /dev/net/tun here");
+        Assumptions.assumeTrue(bird(), "BIRD 2 is not installed (Debian package bird2)");
+        Lab lab = new Lab(dir);
+        try {
+            Lab.State s = lab.up(1, 1, 1, Lab.selfCommand());
+            Await.until(Duration.ofSeconds(60), "the node announces the VIP", () -> {
+                try {
+                    return lab.vipNextHops().size() == 1;
+                } catch (Exception e) {
+                    return false;
+                }
+            });
+            long t0 = System.nanoTime();
+            ProcessHandle.of(s.processes().get("backend-1")).orElseThrow().destroyForcibly();
+            Await.until(Duration.ofSeconds(15), "withdrawn for want of backends", () -> {
+                try {
+                    return lab.vipNextHops().isEmpty();
+                } catch (Exception e) {
+                    return false;
+                }
+            });
+            System.out.printf("lab: last backend down to withdrawal %d ms%n", (System.nanoTime() - t0) / 1_000_000);
+        } finally {
+            lab.down();
+        }
+    }
+
     @Test
     void ecmpSpreadsOverNodesAndAStoppedNodeIsWithdrawn() throws Exception {
         Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root (namespaces, TUN, BIRD)");
