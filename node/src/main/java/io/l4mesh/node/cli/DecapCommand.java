@@ -46,7 +46,7 @@ public final class DecapCommand implements Callable<Integer> {
             ip("link", "set", tun.name(), "up");
             sysctl("net/ipv4/conf/" + tun.name() + "/rp_filter", "0");
             for (String v : vips) {
-                ip("addr", "add", v + "/32", "dev", "lo");
+                ip("addr", "add", v + (v.contains(":") ? "/128" : "/32"), "dev", "lo");
                 added.add(v);
             }
             for (String k : List.of("all", "default")) {
@@ -75,7 +75,7 @@ public final class DecapCommand implements Callable<Integer> {
         } finally {
             for (String v : added) {
                 try {
-                    ip("addr", "del", v + "/32", "dev", "lo");
+                    ip("addr", "del", v + (v.contains(":") ? "/128" : "/32"), "dev", "lo");
                 } catch (IOException ignored) {
                     // Already gone.
                 }

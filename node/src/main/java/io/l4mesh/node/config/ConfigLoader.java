@@ -269,8 +269,9 @@ public final class ConfigLoader {
                 if (algorithm != Algorithm.MAGLEV) {
                     throw new ConfigException(l.path("algorithm"), "packet mode uses maglev (every node must pick alike)");
                 }
-                if (!isLiteralIpv4(bind.host())) {
-                    throw new ConfigException(l.path("bind"), "packet mode needs an IPv4 VIP, got '" + bind.host() + "'");
+                if (!isLiteralIpv4(bind.host()) && !bind.host().contains(":")) {
+                    throw new ConfigException(l.path("bind"), "packet mode needs a literal VIP address, got '"
+                        + bind.host() + "'");
                 }
                 Obj pk = l.obj("packet", "tun", "queues", "fabricMtu");
                 String tun = pk.string("tun", ("l4m" + name).substring(0, Math.min(15, 3 + name.length())));

@@ -50,18 +50,26 @@ public final class PacketListener implements ProxyListener {
                 sockets.add(RawIpv4Socket.open());
             }
             String dev = queues.get(0).name();
-            Path v6 = Path.of("/proc/sys/net/ipv6/conf", dev, "disable_ipv6");
-            if (Files.exists(v6)) {
-                Files.writeString(v6, "1");   // no autoconf chatter into the queues
+            boolean v6 = vip.getAddress() instanceof java.net.Inet6Address;
+            Path v6off = Path.of("/proc/sys/net/ipv6/conf", dev, "disable_ipv6");
+            if (Files.exists(v6off)) {
+                Files.writeString(v6off, v6 ? "0" : "1");   // IPv6 only where the VIP needs it: no autoconf chatter
             }
             // The VIP's packets arrive for an address that is not local: the kernel must forward them into the TUN.
-            Path forwarding = Path.of("/proc/sys/net/ipv4/ip_forward");
+            Path forwarding = Path.of(v6 ? "/proc/sys/net/ipv6/conf/all/forwarding" : "/proc/sys/net/ipv4/ip_forward");
             if (Files.exists(forwarding) && !Files.readString(forwarding).strip().equals("1")) {
                 Files.writeString(forwarding, "1");
-                Log.info(LOG, "packet.ip_forward_enabled", "listener", runtime.name());
+                Log.info(LOG, "packet.forwarding_enabled", "listener", runtime.name(), "family", v6 ? "ipv6" : "ipv4");
             }
             ip("link", "set", dev, "txqueuelen", Integer.toString(TX_QUEUE_LEN), "up");
-            ip("route", "replace", vip.getAddress().getHostAddress() + "/32", "dev", dev);
+            String host = vip.getAddress().getHostAddress();
+            int scope = host.indexOf('%');
+            host = scope < 0 ? host : host.substring(0, scope);
+            if (v6) {
+                ip("-6", "route", "replace", host + "/128", "dev", dev);
+            } else {
+                ip("route", "replace", host + "/32", "dev", dev);
+            }
         } catch (Exception e) {
             stopAccepting();
             throw e;

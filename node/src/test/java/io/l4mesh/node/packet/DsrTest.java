@@ -43,6 +43,7 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class DsrTest {
     static final String VIP = "198.18.100.1";
+    static final String VIP6 = "fd00:100::1";
     static final int PORT = 8080;
 
     private final List<String> namespaces = new ArrayList<>();
@@ -103,22 +104,43 @@ class DsrTest {
     /** 'l4mesh run' with a packet-mode listener, in the node namespace: the node makes its TUN and VIP route. */
     @Test
     void packetModeListenerThroughL4meshRun() throws Exception {
+        packetModeThroughL4meshRun(false);
+    }
+
+    /** The same with an IPv6 VIP and client (fd00::/8), carried over the IPv4 fabric. */
+    @Test
+    void ipv6VipThroughL4meshRun() throws Exception {
+        packetModeThroughL4meshRun(true);
+    }
+
+    private void packetModeThroughL4meshRun(boolean ipv6) throws Exception {
         Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root (netns, TUN, raw sockets)");
         Assumptions.assumeTrue(Files.exists(Path.of("/dev/net/tun")), "no /dev/net/tun here");
         Path dir = Files.createTempDirectory("l4mesh-packet");
         List<Process> procs = new ArrayList<>();
+        String vip = ipv6 ? VIP6 : VIP;
+        String vipBind = ipv6 ? "\"[" + VIP6 + "]" : VIP;
         try {
             String[] t = topology();
             String c = t[0];
             String n = t[1];
             String b = t[2];
+            if (ipv6) {
+                String sfx = c.substring(4);
+                sh(c, "ip -6 addr add fd00:10::2/64 dev l4c" + sfx + " nodad; ip -6 route add " + VIP6
+                    + "/128 via fd00:10::1");
+                sh(n, "ip -6 addr add fd00:10::1/64 dev l4n" + sfx + " nodad; ip -6 addr add fd00:20::1/64 dev l4o"
+                    + sfx + " nodad; sysctl -qw net.ipv6.conf.all.forwarding=1");
+                sh(b, "ip -6 addr add fd00:20::2/64 dev l4b" + sfx + " nodad; ip -6 route add fd00:10::/64 via"
+                    + " fd00:20::1");
+            }
             Path cfg = dir.resolve("node.yaml");
             Files.writeString(cfg, """
                 node: {id: pn}
                 admin: {bind: 127.0.0.1:19990}
                 listeners:
                   - name: vip
-                    bind: %s:%d
+                    bind: %s:%d%s
                     protocol: tcp
                     pool: web
                     mode: packet
@@ -127,10 +149,10 @@ class DsrTest {
                   web:
                     backends: [198.18.20.2:%d]
                     healthCheck: {interval: 500ms, timeout: 200ms}
-                """.formatted(VIP, PORT, PORT));
+                """.formatted(vipBind, PORT, ipv6 ? "\"" : "", PORT));
             procs.add(inNamespace(n, dir.resolve("node.log"), List.of("run", "--config", cfg.toString())));
             procs.add(inNamespace(b, dir.resolve("decap.log"), List.of("decap", "--listen", "198.18.20.2:6080",
-                "--tun", "l4decap", "--vip", VIP)));
+                "--tun", "l4decap", "--vip", vip)));
             awaitLine(dir.resolve("node.log"), "event=packet.listening", procs.get(0));
             awaitLine(dir.resolve("node.log"), "event=node.started", procs.get(0));
             awaitLine(dir.resolve("decap.log"), "l4mesh decap: GUE on", procs.get(1));
@@ -143,7 +165,8 @@ class DsrTest {
                         try (ServerSocket server = new ServerSocket(PORT, 50)) {
                             while (served.get() == null) {
                                 try (Socket s = server.accept()) {
-                                    if (!s.getInetAddress().getHostAddress().equals("198.18.10.2")) {
+                                    String from = s.getInetAddress().getHostAddress();
+                                    if (!from.equals("198.18.10.2") && !from.startsWith("fd00:10:")) {
                                         continue;   // a health probe from the node
                                     }
                                     String line = Clients.readLine(s.getInputStream());
@@ -162,12 +185,13 @@ class DsrTest {
             String reply = NetNamespace.call(c, () -> {
                 try (Socket s = new Socket()) {
                     s.setSoTimeout(10_000);
-                    s.connect(new InetSocketAddress(VIP, PORT), 5000);
+                    s.connect(new InetSocketAddress(vip, PORT), 5000);
                     s.getOutputStream().write("hello\n".getBytes());
                     return Clients.readLine(s.getInputStream());
                 }
             });
-            assertEquals("echo hello from " + VIP, reply, "answered by the backend, from the VIP, directly");
+            assertEquals("echo hello from " + java.net.InetAddress.getByName(vip).getHostAddress(), reply,
+                "answered by the backend, from the VIP, directly");
             backend.join(5000);
             String metrics = NetNamespace.call(n, () -> httpGet("127.0.0.1", 19990, "/metrics"));
             assertTrue(metrics.matches("(?s).*l4mesh_packets_total\\{listener=\"vip\",node=\"pn\","
