@@ -361,7 +361,7 @@ public final class AdminServer implements AutoCloseable {
 
     private static InetSocketAddress address(String name, String text) throws ApiException {
         HostPort hp = HostPort.parse(text, true);
-        if (hp == null || !isLiteral(hp.host())) {
+        if (hp == null || !hp.isLiteral()) {
             throw new ApiException(HttpResponseStatus.BAD_REQUEST, name + ": '" + text + "' is not ip:port");
         }
         try {
@@ -369,10 +369,6 @@ public final class AdminServer implements AutoCloseable {
         } catch (Exception e) {
             throw new ApiException(HttpResponseStatus.BAD_REQUEST, name + ": '" + text + "' is not ip:port");
         }
-    }
-
-    private static boolean isLiteral(String host) {
-        return host.contains(":") || host.matches("\\d{1,3}(\\.\\d{1,3}){3}");
     }
 
     private Reply reload() {

@@ -1,5 +1,6 @@
 package io.l4mesh.node.cli;
 
+import io.l4mesh.node.packet.Commands;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -54,7 +55,8 @@ public final class AnnounceCommand implements Callable<Integer> {
             failures = ok ? 0 : failures + 1;
             if (announced && failures >= fall) {
                 for (String v : vips) {
-                    ip(List.of("route", "del", v.split("=")[0] + "/32"));
+                    String vip = v.split("=")[0];
+                    Commands.tryIp(vip.contains(":") ? "-6" : "-4", "route", "del", vip + (vip.contains(":") ? "/128" : "/32"));
                 }
                 announced = false;
                 System.out.println("l4mesh announce: node not healthy, VIP routes withdrawn");
@@ -62,7 +64,8 @@ public final class AnnounceCommand implements Callable<Integer> {
                 boolean all = true;
                 for (String v : vips) {
                     String[] kv = v.split("=");
-                    all &= ip(List.of("route", "replace", kv[0] + "/32", "dev", kv[1]));
+                    all &= Commands.tryIp(kv[0].contains(":") ? "-6" : "-4", "route", "replace",
+                        kv[0] + (kv[0].contains(":") ? "/128" : "/32"), "dev", kv[1]);
                 }
                 announced = all;
                 if (all) {
@@ -73,11 +76,4 @@ public final class AnnounceCommand implements Callable<Integer> {
         }
     }
 
-    private static boolean ip(List<String> args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of("ip"));
-        cmd.addAll(args);
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        p.getInputStream().readAllBytes();
-        return p.waitFor(5, TimeUnit.SECONDS) && p.exitValue() == 0;
-    }
 }

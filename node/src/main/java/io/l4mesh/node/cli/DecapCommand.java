@@ -1,6 +1,7 @@
 package io.l4mesh.node.cli;
 
 import io.l4mesh.node.config.HostPort;
+import io.l4mesh.node.packet.Commands;
 import io.l4mesh.node.packet.GueDecapsulator;
 import io.l4mesh.node.packet.Tun;
 import java.io.IOException;
@@ -43,10 +44,10 @@ public final class DecapCommand implements Callable<Integer> {
         }
         List<String> added = new ArrayList<>();
         try (Tun tun = Tun.open(tunName, false)) {
-            ip("link", "set", tun.name(), "up");
+            Commands.ip("link", "set", tun.name(), "up");
             sysctl("net/ipv4/conf/" + tun.name() + "/rp_filter", "0");
             for (String v : vips) {
-                ip("addr", "add", v + (v.contains(":") ? "/128" : "/32"), "dev", "lo");
+                Commands.ip("addr", "add", v + (v.contains(":") ? "/128" : "/32"), "dev", "lo");
                 added.add(v);
             }
             for (String k : List.of("all", "default")) {
@@ -75,7 +76,7 @@ public final class DecapCommand implements Callable<Integer> {
         } finally {
             for (String v : added) {
                 try {
-                    ip("addr", "del", v + (v.contains(":") ? "/128" : "/32"), "dev", "lo");
+                    Commands.ip("addr", "del", v + (v.contains(":") ? "/128" : "/32"), "dev", "lo");
                 } catch (IOException ignored) {
                     // Already gone.
                 }
@@ -84,20 +85,6 @@ public final class DecapCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static void ip(String... args) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of("ip"));
-        cmd.addAll(List.of(args));
-        try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes()).strip();
-            if (!p.waitFor(10, TimeUnit.SECONDS) || p.exitValue() != 0) {
-                throw new IOException(String.join(" ", cmd) + ": " + out);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted");
-        }
-    }
 
     private static void sysctl(String key, String value) throws IOException {
         Files.writeString(Path.of("/proc/sys", key), value);

@@ -269,7 +269,7 @@ public final class ConfigLoader {
                 if (algorithm != Algorithm.MAGLEV) {
                     throw new ConfigException(l.path("algorithm"), "packet mode uses maglev (every node must pick alike)");
                 }
-                if (!isLiteralIpv4(bind.host()) && !bind.host().contains(":")) {
+                if (!bind.isLiteral()) {
                     throw new ConfigException(l.path("bind"), "packet mode needs a literal VIP address, got '"
                         + bind.host() + "'");
                 }
@@ -288,10 +288,6 @@ public final class ConfigLoader {
             listeners.add(new ListenerConfig(name, bind, protocol, pool, algorithm, maxConnections, idle, packet));
         }
         return listeners;
-    }
-
-    private static boolean isLiteralIpv4(String host) {
-        return host.matches("\\d{1,3}(\\.\\d{1,3}){3}");
     }
 
     static HostPort parseHostPort(String path, String text, boolean allowPortZero) throws ConfigException {

@@ -51,6 +51,11 @@ public record HostPort(String host, int port) {
         return new HostPort(host, port);
     }
 
+    /** Whether the host is a literal IPv4 or IPv6 address rather than a name. */
+    public boolean isLiteral() {
+        return host.contains(":") || host.matches("\\d{1,3}(\\.\\d{1,3}){3}");
+    }
+
     /** Resolves the host (a literal never touches DNS). */
     public InetSocketAddress resolve() throws UnknownHostException {
         return new InetSocketAddress(InetAddress.getByName(host), port);

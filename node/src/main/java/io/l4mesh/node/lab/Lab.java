@@ -258,13 +258,8 @@ public final class Lab {
         run(List.of("ip", "netns", "exec", ns, "sh", "-c", command));
     }
 
-    public static String run(List<String> cmd) throws Exception {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new IOException(String.join(" ", cmd) + ": " + out.strip());
-        }
-        return out;
+    public static String run(List<String> cmd) throws IOException {
+        return io.l4mesh.node.packet.Commands.run(cmd);
     }
 
     /** The command that runs this l4mesh in a child process (same JVM, class path and flags). */

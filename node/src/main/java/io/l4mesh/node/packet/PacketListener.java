@@ -10,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
 /**
@@ -61,14 +60,14 @@ public final class PacketListener implements ProxyListener {
                 Files.writeString(forwarding, "1");
                 Log.info(LOG, "packet.forwarding_enabled", "listener", runtime.name(), "family", v6 ? "ipv6" : "ipv4");
             }
-            ip("link", "set", dev, "txqueuelen", Integer.toString(TX_QUEUE_LEN), "up");
+            Commands.ip("link", "set", dev, "txqueuelen", Integer.toString(TX_QUEUE_LEN), "up");
             String host = vip.getAddress().getHostAddress();
             int scope = host.indexOf('%');
             host = scope < 0 ? host : host.substring(0, scope);
             if (v6) {
-                ip("-6", "route", "replace", host + "/128", "dev", dev);
+                Commands.ip("-6", "route", "replace", host + "/128", "dev", dev);
             } else {
-                ip("route", "replace", host + "/32", "dev", dev);
+                Commands.ip("route", "replace", host + "/32", "dev", dev);
             }
         } catch (Exception e) {
             stopAccepting();
@@ -93,15 +92,6 @@ public final class PacketListener implements ProxyListener {
             : new GueEncapsulator(c.port());
     }
 
-    private static void ip(String... args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of("ip"));
-        cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes()).strip();
-        if (!p.waitFor(10, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new IOException(String.join(" ", cmd) + ": " + out);
-        }
-    }
 
     @Override
     public void stopAccepting() {
