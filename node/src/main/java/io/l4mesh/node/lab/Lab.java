@@ -199,7 +199,16 @@ public final class Lab {
         Path pid = dir.resolve(name + ".pid");
         run(List.of("ip", "netns", "exec", ns, "bird", "-c", conf.toString(), "-s", sock.toString(), "-P",
             pid.toString()));
-        s.processes().put(name, Long.parseLong(Files.readString(pid).strip()));
+        // BIRD daemonizes; its child writes the PID file a moment after the parent returns.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        String text = "";
+        while ((text = Files.exists(pid) ? Files.readString(pid).strip() : "").isEmpty()) {
+            if (System.nanoTime() > deadline) {
+                throw new IOException("bird in " + ns + " wrote no PID to " + pid);
+            }
+            Thread.sleep(20);
+        }
+        s.processes().put(name, Long.parseLong(text));
     }
 
     private void start(State s, String ns, String name, List<String> l4mesh, List<String> args) throws IOException {
