@@ -116,7 +116,7 @@ public final class ConfigLoader {
             return null;
         }
         Obj m = top.obj("membership", "bind", "seeds", "clusterName", "keyFile", "pingInterval", "pingTimeout",
-            "suspicionMult", "syncInterval", "gossipInterval", "faultInjection");
+            "suspicionMult", "syncInterval", "gossipInterval", "faultInjection", "flowSync");
         HostPort bind = m.hostPort("bind", null, false);
         List<HostPort> seeds = new ArrayList<>();
         List<JsonNode> items = m.list("seeds");
@@ -136,7 +136,41 @@ public final class ConfigLoader {
             pingTimeout, m.integer("suspicionMult", io.l4mesh.membership.MembershipConfig.DEFAULT_SUSPICION_MULT, 1, 20),
             m.duration("syncInterval", io.l4mesh.membership.MembershipConfig.DEFAULT_SYNC_INTERVAL, false),
             m.duration("gossipInterval", io.l4mesh.membership.MembershipConfig.DEFAULT_GOSSIP_INTERVAL, false),
-            m.bool("faultInjection", false));
+            m.bool("faultInjection", false), flowSync(m, bind));
+    }
+
+    private static FlowSyncConfig flowSync(Obj m, HostPort bind) throws ConfigException {
+        Obj f = m.obj("flowSync", "enabled", "port", "maxBytesPerSecond", "snapshotTimeout");
+        FlowSyncConfig d = FlowSyncConfig.DEFAULTS;
+        int port = f.integer("port", 0, 0, 65535);
+        if (port == 0 && bind.port() == 65535) {
+            throw new ConfigException(f.path("port"), "membership port 65535 leaves no room for port + 1; set a port");
+        }
+        if (port != 0 && port == bind.port()) {
+            throw new ConfigException(f.path("port"), "must differ from the membership port " + bind.port());
+        }
+        long rate = f.integer("maxBytesPerSecond", (int) d.maxBytesPerSecond(), 10_000, 2_000_000_000);
+        return new FlowSyncConfig(f.bool("enabled", d.enabled()), port, rate,
+            f.duration("snapshotTimeout", d.snapshotTimeout(), true));
+    }
+
+    private static FlowTableConfig flowTable(Obj pk) throws ConfigException {
+        Obj f = pk.obj("flowTable", "maxEntries", "tcpSynTimeout", "tcpEstablishedTimeout", "tcpClosingTimeout",
+            "udpTimeout");
+        FlowTableConfig d = FlowTableConfig.DEFAULTS;
+        long max = f.integer("maxEntries", (int) d.maxEntries(), 1_000, 500_000_000);
+        return new FlowTableConfig(max, timeout(f, "tcpSynTimeout", d.tcpSyn()),
+            timeout(f, "tcpEstablishedTimeout", d.tcpEstablished()), timeout(f, "tcpClosingTimeout", d.tcpClosing()),
+            timeout(f, "udpTimeout", d.udp()));
+    }
+
+    private static Duration timeout(Obj f, String key, Duration dflt) throws ConfigException {
+        Duration t = f.duration(key, dflt, false);
+        long max = io.l4mesh.node.flow.FlowTable.MAX_TIMEOUT_SECONDS;
+        if (t.toSeconds() < 1 || t.toSeconds() > max) {
+            throw new ConfigException(f.path(key), "must be between 1s and " + max + "s");
+        }
+        return t;
     }
 
     /** Non-fatal advice about a valid config, one line each. */
@@ -273,13 +307,13 @@ public final class ConfigLoader {
                     throw new ConfigException(l.path("bind"), "packet mode needs a literal VIP address, got '"
                         + bind.host() + "'");
                 }
-                Obj pk = l.obj("packet", "tun", "queues", "fabricMtu");
+                Obj pk = l.obj("packet", "tun", "queues", "fabricMtu", "flowTable");
                 String tun = pk.string("tun", ("l4m" + name).substring(0, Math.min(15, 3 + name.length())));
                 if (!tun.matches("[A-Za-z0-9_.-]{1,15}")) {
                     throw new ConfigException(pk.path("tun"), "'" + tun + "' is not a device name (1 to 15 characters)");
                 }
                 packet = new PacketConfig(tun, pk.integer("queues", 0, 0, 64),
-                    pk.integer("fabricMtu", PacketConfig.DEFAULT_FABRIC_MTU, 576, 65535));
+                    pk.integer("fabricMtu", PacketConfig.DEFAULT_FABRIC_MTU, 576, 65535), flowTable(pk));
             } else if (!mode.equals("proxy")) {
                 throw new ConfigException(l.path("mode"), "'" + mode + "' is not one of proxy, packet");
             } else if (l.raw("packet") != null) {

@@ -8,7 +8,8 @@ package io.l4mesh.node.config;
  * @param queues    TUN queues, one packet thread each (0: one per core)
  * @param fabricMtu largest packet the path to the backends carries; a client packet that no longer fits with the
  *                  encapsulation's bytes (28 GUE, 50 VXLAN) is dropped, counted and answered with ICMP
+ * @param flowTable the listener's flow table
  */
-public record PacketConfig(String tun, int queues, int fabricMtu) {
+public record PacketConfig(String tun, int queues, int fabricMtu, FlowTableConfig flowTable) {
     public static final int DEFAULT_FABRIC_MTU = 1500;
 }

@@ -111,6 +111,15 @@ class ConfigLoaderTest {
             Arguments.of("packet mode with round robin", VALID.replace("pool: web}", "pool: web, mode: packet, "
                 + "algorithm: round-robin}"),
                 "config: listeners[0].algorithm: packet mode uses maglev (every node must pick alike)"),
+            Arguments.of("flow timeout too long", VALID.replace("pool: web}", "pool: web, mode: packet, "
+                + "packet: {flowTable: {tcpEstablishedTimeout: 30d}}}"),
+                "config: listeners[0].packet.flowTable.tcpEstablishedTimeout: '30d' is not a duration (like 500ms, 2s, 5m, 1h)"),
+            Arguments.of("flow table too small", VALID.replace("pool: web}", "pool: web, mode: packet, "
+                + "packet: {flowTable: {maxEntries: 10}}}"),
+                "config: listeners[0].packet.flowTable.maxEntries: 10 is not in 1000..500000000"),
+            Arguments.of("flow timeout over the clock's range", VALID.replace("pool: web}", "pool: web, mode: packet, "
+                + "packet: {flowTable: {udpTimeout: 200h}}}"),
+                "config: listeners[0].packet.flowTable.udpTimeout: must be between 1s and 524287s"),
             Arguments.of("unknown mode", VALID.replace("pool: web}", "pool: web, mode: magic}"),
                 "config: listeners[0].mode: 'magic' is not one of proxy, packet"),
             Arguments.of("bad yaml", "listeners: [unclosed\n", null),
@@ -150,6 +159,17 @@ class ConfigLoaderTest {
         assertEquals(io.l4mesh.membership.MembershipConfig.DEFAULT_PING_TIMEOUT, m.pingTimeout());
         assertEquals(Path.of("/etc/l4mesh/data-n1"), c.dataDir(), "a mesh node keeps its state beside its config");
         assertNull(ConfigLoader.parse(VALID, null).mesh());
+        assertTrue(m.flowSync().enabled(), "flow sync is on by default");
+        assertEquals(7947, m.flowSyncPort(), "membership port + 1");
+        NodeConfig off = ConfigLoader.parse(MESH + "  flowSync: {enabled: false, port: 9000, snapshotTimeout: 1s}\n",
+            null);
+        assertFalse(off.mesh().flowSync().enabled());
+        assertEquals(9000, off.mesh().flowSyncPort());
+        ConfigException e = assertThrows(ConfigException.class,
+            () -> ConfigLoader.parse(MESH + "  flowSync: {port: 7946}\n", null));
+        assertEquals("config: membership.flowSync.port: must differ from the membership port 7946", e.getMessage());
+        e = assertThrows(ConfigException.class, () -> ConfigLoader.parse(MESH + "  flowSync: {rate: 1}\n", null));
+        assertTrue(e.getMessage().startsWith("config: membership.flowSync.rate: unknown field"), e.getMessage());
     }
 
     @Test
