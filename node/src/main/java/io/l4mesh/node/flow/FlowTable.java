@@ -466,6 +466,58 @@ public final class FlowTable implements AutoCloseable {
         }
     }
 
+    /**
+     * Copies the live entries of slots {@code [from, from + n)} consistently from any thread (a shared table only):
+     * four longs per entry into {@code out} (at least {@code 8 * n} longs: the first half is scratch).
+     *
+     * @return the entries copied; they start at {@code out[4 * n]}
+     */
+    public int readRange(long from, int n, int now, long[] out) {
+        if (!shared) {
+            throw new IllegalStateException("not a shared table");
+        }
+        int base = 4 * n;
+        n = (int) Math.max(0, Math.min(n, capacity - from));
+        while (true) {
+            long s1 = (long) SEQ.getAcquire(this);
+            if ((s1 & 1) != 0) {
+                Thread.onSpinWait();
+                continue;
+            }
+            MemorySegment.copy(mem, ValueLayout.JAVA_LONG, from * SLOT_BYTES, out, 0, n * 4);
+            VarHandle.loadLoadFence();
+            if ((long) SEQ.getOpaque(this) == s1) {
+                break;
+            }
+        }
+        int count = 0;
+        for (int i = 0; i < n; i++) {
+            long w3 = out[i * 4 + 3];
+            if (stateOf(w3) != EMPTY && !expired(w3, now)) {
+                System.arraycopy(out, i * 4, out, base + count * 4, 4);
+                count++;
+            }
+        }
+        return count;
+    }
+
+    /** Unpacking helpers for {@link #readRange}'s words. */
+    public static int portsOf(long w2) {
+        return (int) (w2 >>> 32);
+    }
+
+    public static int backendOf(long w2) {
+        return (int) w2;
+    }
+
+    public static long versionOf(long w3) {
+        return w3 >>> 24;
+    }
+
+    public static int stateOfWord(long w3) {
+        return stateOf(w3);
+    }
+
     @Override
     public void close() {
         arena.close();

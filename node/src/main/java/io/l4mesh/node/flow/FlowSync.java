@@ -1,0 +1,849 @@
+package io.l4mesh.node.flow;
+
+import io.l4mesh.hashring.XxHash64;
+import io.l4mesh.node.config.FlowSyncConfig;
+import io.l4mesh.node.log.Log;
+import java.io.EOFException;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.DatagramChannel;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import java.util.logging.Logger;
+
+/**
+ * Flow-table sync between the nodes of a mesh: full replication over UDP with NAK-based loss recovery, after
+ * conntrackd's FTFW mode.
+ *
+ * <p>Every flow a packet thread creates or changes goes through its {@link Outbox} to this node's sync thread,
+ * which adds it to the listener's replica and to the current datagram. A datagram goes to every live peer when it
+ * holds {@link SyncCodec#MAX_DATAGRAM_ENTRIES} entries or its first entry is {@link #BATCH_NANOS} old, within
+ * {@code maxBytesPerSecond} per peer. Datagrams carry a sequence number per sender and process start (epoch); the
+ * last {@link #RING} are kept for retransmission. A receiver that sees a gap (or a heartbeat naming a sequence it
+ * lacks) sends a NAK; when the sender no longer holds what was asked it answers GONE and the receiver pulls a
+ * snapshot from it over TCP on the same port. A starting node pulls a snapshot from a peer before its packet
+ * listeners announce their VIPs.
+ *
+ * <p>Received entries go into the replica by last-writer-wins on the decision's version, so an older entry never
+ * replaces a newer decision; messages that fail the MAC, the format or the freshness window (30 s) are dropped
+ * and counted.
+ *
+ * <p>Threading: one sync thread owns the replicas, the socket, the retransmission ring and every receiver's
+ * state; snapshots are served and pulled on virtual threads that read replicas through their sequence lock and
+ * hand pulled entries to the sync thread through a queue.
+ */
+public final class FlowSync implements AutoCloseable {
+    /** Flag in an outbox entry's state: a refresh of a live flow, not a new decision (no lag sample). */
+    public static final int REFRESH = SyncCodec.NOT_FRESH;
+    static final long BATCH_NANOS = 1_000_000;
+    static final int RING = 4096;
+    /** Sequence window a receiver tracks; a gap wider than this is resolved by a snapshot. */
+    static final int WINDOW = 1024;
+    static final long HEARTBEAT_NANOS = 100_000_000;
+    static final long NAK_RETRY_NANOS = 20_000_000;
+    static final long FRESH_MS = 30_000;
+    static final long RESYNC_BACKOFF_NANOS = 5_000_000_000L;
+    /** A replica is swept (expired entries removed) once per this period. */
+    static final long REPLICA_SWEEP_NANOS = 10_000_000_000L;
+    private static final Logger LOG = Log.logger(FlowSync.class);
+
+    private final String nodeId;
+    private final long sender;
+    private final long epoch;
+    private final FlowSyncConfig config;
+    private final byte[] clusterKey;
+    private final Supplier<List<InetSocketAddress>> peerSource;
+    private final FlowSyncStats stats = new FlowSyncStats();
+    private final DatagramChannel udp;
+    private final ServerSocketChannel tcp;
+    private final Selector selector;
+    private final Thread thread;
+    private final ConcurrentLinkedQueue<long[]> pulled = new ConcurrentLinkedQueue<>();
+    /** Chunks queued into {@link #pulled} and chunks the sync thread has applied (FIFO: a ticket is done when applied reaches it). */
+    private final java.util.concurrent.atomic.AtomicLong pulledQueued = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong pulledApplied = new java.util.concurrent.atomic.AtomicLong();
+    private volatile ListenerFlows[] listeners = new ListenerFlows[0];
+    private volatile boolean running = true;
+    /** Fault seam (tests, chaos): DATA datagrams whose sequence number it accepts are not sent the first time. */
+    private volatile java.util.function.LongPredicate dropOutgoing = seq -> false;
+
+    // ---- sync thread only
+    private final SyncCodec codec;
+    private final ByteBuffer out = ByteBuffer.allocate(SyncCodec.MAX_DATAGRAM);
+    private final ByteBuffer in = ByteBuffer.allocate(SyncCodec.MAX_DATAGRAM + 1);
+    private final ByteBuffer control = ByteBuffer.allocate(SyncCodec.HEADER + SyncCodec.MAC);
+    private final byte[] ring = new byte[RING * SyncCodec.MAX_DATAGRAM];
+    private final int[] ringLength = new int[RING];
+    private final long[] ringSeq = new long[RING];
+    private final long[] drain = new long[4 * SyncCodec.MAX_DATAGRAM_ENTRIES];
+    private final Map<Long, Peer> senders = new HashMap<>();
+    private List<InetSocketAddress> peers = List.of();
+    private long nextSeq = 1;
+    private int batchCount;
+    private long batchStartNanos;
+    private double tokens;
+    private long tokensAtNanos = System.nanoTime();
+    private long lastHeartbeatNanos;
+    private long lastPeersNanos;
+    private long lastReplicaSweepNanos = System.nanoTime();
+
+    /** What this node knows about one sender's stream. */
+    private static final class Peer {
+        long epoch;
+        /** Lowest sequence not yet received. */
+        long next = -1;
+        final long[] window = new long[WINDOW / 64];
+        long nakFrom = -1;
+        long nakTo = -1;
+        long lastNakNanos;
+        long lastResyncNanos;
+        InetSocketAddress address;
+    }
+
+    /**
+     * Opens the UDP and TCP sockets on {@code bind} and starts the sync thread.
+     *
+     * @param peers the other live members' sync addresses (called every 100 ms on the sync thread)
+     */
+    public FlowSync(String nodeId, InetSocketAddress bind, byte[] clusterKey, FlowSyncConfig config,
+                    Supplier<List<InetSocketAddress>> peers) throws IOException {
+        this.nodeId = nodeId;
+        this.sender = XxHash64.hash(nodeId, 0);
+        this.epoch = new SecureRandom().nextLong();
+        this.config = config;
+        this.clusterKey = clusterKey.clone();
+        this.codec = new SyncCodec(this.clusterKey);
+        this.peerSource = peers;
+        this.tokens = config.maxBytesPerSecond() / 10.0;
+        this.selector = Selector.open();
+        DatagramChannel u = null;
+        ServerSocketChannel t = null;
+        try {
+            u = DatagramChannel.open();
+            u.setOption(StandardSocketOptions.SO_RCVBUF, 4 << 20);
+            u.setOption(StandardSocketOptions.SO_SNDBUF, 4 << 20);
+            u.bind(bind);
+            u.configureBlocking(false);
+            u.register(selector, SelectionKey.OP_READ);
+            t = ServerSocketChannel.open();
+            t.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+            t.bind(new InetSocketAddress(bind.getAddress(), u.socket().getLocalPort()));
+            t.configureBlocking(false);
+            t.register(selector, SelectionKey.OP_ACCEPT);
+        } catch (IOException e) {
+            if (u != null) {
+                u.close();
+            }
+            if (t != null) {
+                t.close();
+            }
+            selector.close();
+            throw new IOException("flow sync cannot bind " + bind + ": " + e.getMessage(), e);
+        }
+        this.udp = u;
+        this.tcp = t;
+        this.thread = Thread.ofPlatform().name("l4mesh-flow-sync").daemon().start(this::loop);
+        Log.info(LOG, "flowsync.started", "bind", bound(), "epoch", Long.toHexString(epoch));
+    }
+
+    public InetSocketAddress bound() {
+        return (InetSocketAddress) udp.socket().getLocalSocketAddress();
+    }
+
+    public FlowSyncStats stats() {
+        return stats;
+    }
+
+    /**
+     * Registers a packet listener: its replica (shared, sized like its flow table) and one outbox per packet thread.
+     * Control thread.
+     */
+    public ListenerFlows register(String name, long maxEntries, int[] timeouts, int threads) {
+        ListenerFlows lf = new ListenerFlows(name, new FlowTable(maxEntries, timeouts, true), threads, 16_384);
+        for (ListenerFlows other : listeners) {
+            if (other.id == lf.id && !other.retired) {
+                lf.replica.close();
+                throw new IllegalStateException("listener " + name + " is already registered for flow sync");
+            }
+        }
+        ListenerFlows[] next = Arrays.copyOf(listeners, listeners.length + 1);
+        next[next.length - 1] = lf;
+        listeners = next;
+        return lf;
+    }
+
+    /** Stops syncing a listener (its packet threads have stopped); the sync thread frees its replica. */
+    public void retire(ListenerFlows lf) {
+        lf.retired = true;
+    }
+
+    // ---------------------------------------------------------------- sync thread
+
+    private void loop() {
+        while (running) {
+            try {
+                selector.select(1);
+                long now = System.nanoTime();
+                for (SelectionKey k : selector.selectedKeys()) {
+                    if (k.isValid() && k.isAcceptable()) {
+                        accept();
+                    }
+                }
+                selector.selectedKeys().clear();
+                receive(now);
+                applyPulled();
+                send(now);
+                housekeeping(now);
+            } catch (Throwable t) {
+                if (running) {
+                    Log.warn(LOG, "flowsync.error", "error", t.toString());
+                }
+            }
+        }
+        for (ListenerFlows lf : listeners) {
+            lf.replica.close();
+        }
+    }
+
+    private void send(long now) throws IOException {
+        refill(now);
+        ListenerFlows[] ls = listeners;
+        for (ListenerFlows lf : ls) {
+            if (lf.retired) {
+                continue;
+            }
+            for (Outbox o : lf.outboxes) {
+                while (tokens > 0) {
+                    int room = SyncCodec.MAX_DATAGRAM_ENTRIES - batchCount;
+                    int n = o.poll(drain, room);
+                    if (n == 0) {
+                        break;
+                    }
+                    int sec = FlowClock.seconds();
+                    for (int i = 0; i < n; i++) {
+                        add(lf, drain[i * 4], drain[i * 4 + 1], drain[i * 4 + 2], drain[i * 4 + 3], sec, now);
+                    }
+                }
+            }
+        }
+        if (batchCount > 0 && now - batchStartNanos >= BATCH_NANOS) {
+            flush();
+        }
+    }
+
+    private void add(ListenerFlows lf, long hi, long lo, long w2, long versionState, int sec, long now)
+        throws IOException {
+        int ports = (int) (w2 >>> 32);
+        int backend = (int) w2;
+        long version = versionState >>> 8;
+        int state = (int) versionState & 0xFF;
+        lf.replica.upsert(hi, lo, ports, backend, version, state & 3, sec);
+        if (batchCount == 0) {
+            SyncCodec.header(out, SyncCodec.DATA, sender, epoch, nextSeq, 0, System.currentTimeMillis());
+            batchStartNanos = now;
+        }
+        SyncCodec.entry(out, lf.id, hi, lo, ports, backend, version, state);
+        batchCount++;
+        if (batchCount == SyncCodec.MAX_DATAGRAM_ENTRIES) {
+            flush();
+        }
+    }
+
+    private void flush() throws IOException {
+        codec.seal(out);
+        int slot = (int) (nextSeq % RING);
+        int len = out.remaining();
+        System.arraycopy(out.array(), 0, ring, slot * SyncCodec.MAX_DATAGRAM, len);
+        ringLength[slot] = len;
+        ringSeq[slot] = nextSeq;
+        nextSeq++;
+        stats.entriesOut.add(batchCount);
+        batchCount = 0;
+        if (dropOutgoing.test(nextSeq - 1)) {
+            return;     // lost on the way (fault injection): the receivers' NAKs recover it from the ring
+        }
+        for (InetSocketAddress p : peers) {
+            out.rewind();
+            udp.send(out, p);
+            stats.datagramsOut.increment();
+            tokens -= len;
+        }
+    }
+
+    private void refill(long now) {
+        double rate = config.maxBytesPerSecond();
+        tokens = Math.min(rate / 10.0, tokens + (now - tokensAtNanos) * rate / 1e9);
+        tokensAtNanos = now;
+    }
+
+    private void housekeeping(long now) throws IOException {
+        if (now - lastPeersNanos >= HEARTBEAT_NANOS) {
+            lastPeersNanos = now;
+            peers = List.copyOf(peerSource.get());
+        }
+        if (now - lastHeartbeatNanos >= HEARTBEAT_NANOS) {
+            lastHeartbeatNanos = now;
+            sendControl(SyncCodec.HEARTBEAT, epoch, nextSeq - 1, 0, null);
+        }
+        for (Peer p : senders.values()) {
+            if (p.nakFrom >= 0 && now - p.lastNakNanos >= NAK_RETRY_NANOS) {
+                nak(p, now);
+            }
+        }
+        long elapsed = now - lastReplicaSweepNanos;
+        if (elapsed >= 100_000_000) {
+            lastReplicaSweepNanos = now;
+            int sec = FlowClock.seconds();
+            ListenerFlows[] ls = listeners;
+            List<ListenerFlows> keep = null;
+            for (ListenerFlows lf : ls) {
+                if (lf.retired) {
+                    lf.replica.close();
+                    keep = keep == null ? new ArrayList<>(Arrays.asList(ls)) : keep;
+                    keep.remove(lf);
+                    continue;
+                }
+                long budget = lf.replica.capacity() * elapsed / REPLICA_SWEEP_NANOS + 1;
+                lf.replica.sweep(sec, budget, null);
+            }
+            if (keep != null) {
+                listeners = keep.toArray(new ListenerFlows[0]);
+            }
+        }
+    }
+
+    /** Sends a control message (heartbeat to every peer, or NAK/GONE to one). */
+    private void sendControl(int type, long epochField, long seq, long aux, InetSocketAddress to) throws IOException {
+        SyncCodec.header(control, type, sender, epochField, seq, aux, System.currentTimeMillis());
+        codec.seal(control);
+        if (to != null) {
+            udp.send(control, to);
+            return;
+        }
+        for (InetSocketAddress p : peers) {
+            control.rewind();
+            udp.send(control, p);
+        }
+    }
+
+    private void receive(long now) throws IOException {
+        while (true) {
+            in.clear();
+            InetSocketAddress from = (InetSocketAddress) udp.receive(in);
+            if (from == null) {
+                return;
+            }
+            in.flip();
+            if (in.limit() > SyncCodec.MAX_DATAGRAM) {
+                stats.droppedMalformed.increment();
+                continue;
+            }
+            String bad = codec.check(in);
+            if (bad != null) {
+                (bad.equals("auth") ? stats.droppedAuth : stats.droppedMalformed).increment();
+                continue;
+            }
+            long from64 = SyncCodec.sender(in);
+            if (from64 == sender) {
+                continue;
+            }
+            if (Math.abs(System.currentTimeMillis() - SyncCodec.sentAt(in)) > FRESH_MS) {
+                stats.droppedStale.increment();
+                continue;
+            }
+            stats.datagramsIn.increment();
+            switch (SyncCodec.type(in)) {
+                case SyncCodec.DATA -> data(from, from64, now);
+                case SyncCodec.HEARTBEAT -> heartbeat(from, from64, now);
+                case SyncCodec.NAK -> resend(from, SyncCodec.epoch(in), SyncCodec.seq(in), SyncCodec.aux(in));
+                case SyncCodec.GONE -> gone(from, from64, now);
+                default -> stats.droppedMalformed.increment();
+            }
+        }
+    }
+
+    private Peer peer(InetSocketAddress from, long id, long peerEpoch, long seq) {
+        Peer p = senders.get(id);
+        if (p == null || p.epoch != peerEpoch) {
+            p = new Peer();
+            p.epoch = peerEpoch;
+            p.next = seq;          // a new stream: what came before is covered by the snapshot pulled at start
+            senders.put(id, p);
+        }
+        p.address = from;
+        return p;
+    }
+
+    private void data(InetSocketAddress from, long id, long now) {
+        long seq = SyncCodec.seq(in);
+        Peer p = peer(from, id, SyncCodec.epoch(in), seq);
+        if (seq < p.next || seq < p.next + WINDOW && received(p, seq)) {
+            stats.entriesStale.add(SyncCodec.count(in));
+            return;    // a duplicate (a retransmission we no longer needed)
+        }
+        applyEntries(in, SyncCodec.count(in), false);
+        if (seq >= p.next + WINDOW) {
+            // too far ahead to track: what is missing is recovered by a snapshot
+            long missing = seq - p.next;
+            stats.lost.add(missing);
+            Arrays.fill(p.window, 0);
+            p.next = seq + 1;
+            p.nakFrom = -1;
+            resync(p, now);
+            return;
+        }
+        mark(p, seq);
+        while (received(p, p.next)) {
+            clear(p, p.next);
+            p.next++;
+        }
+        if (p.nakFrom >= 0 && p.next > p.nakTo) {
+            p.nakFrom = -1;
+        }
+        if (seq > p.next) {             // a gap before this one
+            if (p.nakFrom < 0) {
+                p.nakFrom = p.next;
+                p.nakTo = seq - 1;
+                nak(p, now);
+            } else {
+                p.nakTo = Math.max(p.nakTo, seq - 1);
+            }
+        }
+    }
+
+    private void heartbeat(InetSocketAddress from, long id, long now) {
+        long last = SyncCodec.seq(in);
+        Peer p = peer(from, id, SyncCodec.epoch(in), last + 1);
+        if (last >= p.next && p.nakFrom < 0) {
+            p.nakFrom = p.next;
+            p.nakTo = last;
+            nak(p, now);
+        }
+    }
+
+    private void nak(Peer p, long now) {
+        while (p.nakFrom <= p.nakTo && p.nakFrom < p.next + WINDOW && received(p, p.nakFrom)) {
+            p.nakFrom++;
+        }
+        if (p.nakFrom < p.next) {
+            p.nakFrom = p.next;
+        }
+        if (p.nakFrom > p.nakTo) {
+            p.nakFrom = -1;
+            return;
+        }
+        p.lastNakNanos = now;
+        stats.naks.increment();
+        try {
+            sendControl(SyncCodec.NAK, p.epoch, p.nakFrom, p.nakTo, p.address);
+        } catch (IOException e) {
+            Log.debug(LOG, "flowsync.nak_failed", "peer", p.address, "error", e.getMessage());
+        }
+    }
+
+    private void resend(InetSocketAddress to, long forEpoch, long from, long until) throws IOException {
+        if (forEpoch != epoch || until < from) {
+            return;
+        }
+        until = Math.min(until, nextSeq - 1);
+        from = Math.max(from, 1);
+        long oldest = Math.max(1, nextSeq - RING);
+        if (from < oldest) {
+            sendControl(SyncCodec.GONE, epoch, oldest, 0, to);
+            from = oldest;
+        }
+        for (long s = from; s <= until && s - from < 256; s++) {
+            int slot = (int) (s % RING);
+            if (ringSeq[slot] != s) {
+                continue;
+            }
+            udp.send(ByteBuffer.wrap(ring, slot * SyncCodec.MAX_DATAGRAM, ringLength[slot]), to);
+            stats.retransmits.increment();
+        }
+    }
+
+    private void gone(InetSocketAddress from, long id, long now) {
+        Peer p = senders.get(id);
+        if (p == null || p.epoch != SyncCodec.epoch(in)) {
+            return;
+        }
+        long oldest = SyncCodec.seq(in);
+        if (oldest > p.next) {
+            stats.lost.add(oldest - p.next);
+            for (long s = p.next; s < oldest && s < p.next + WINDOW; s++) {
+                clear(p, s);
+            }
+            p.next = oldest;
+            while (received(p, p.next)) {
+                clear(p, p.next);
+                p.next++;
+            }
+            resync(p, now);
+        }
+    }
+
+    private void resync(Peer p, long now) {
+        if (now - p.lastResyncNanos < RESYNC_BACKOFF_NANOS || p.address == null) {
+            return;
+        }
+        p.lastResyncNanos = now;
+        InetSocketAddress target = p.address;
+        Thread.ofVirtual().name("l4mesh-flow-resync").start(() -> {
+            try {
+                pull(target, Math.max(1000, config.snapshotTimeout().toMillis()));
+            } catch (IOException e) {
+                Log.warn(LOG, "flowsync.resync_failed", "peer", target, "error", e.getMessage());
+            }
+        });
+    }
+
+    private boolean received(Peer p, long seq) {
+        int bit = (int) (seq % WINDOW);
+        return (p.window[bit >>> 6] & 1L << bit) != 0;
+    }
+
+    private void mark(Peer p, long seq) {
+        int bit = (int) (seq % WINDOW);
+        p.window[bit >>> 6] |= 1L << bit;
+    }
+
+    private void clear(Peer p, long seq) {
+        int bit = (int) (seq % WINDOW);
+        p.window[bit >>> 6] &= ~(1L << bit);
+    }
+
+    /** Applies {@code count} entries of a checked message in {@code b} to the replicas. */
+    private void applyEntries(ByteBuffer b, int count, boolean snapshot) {
+        int sec = FlowClock.seconds();
+        long nowMs = System.currentTimeMillis();
+        ListenerFlows[] ls = listeners;
+        for (int i = 0; i < count; i++) {
+            int at = SyncCodec.at(i);
+            int listener = b.getInt(at);
+            ListenerFlows lf = find(ls, listener);
+            if (lf == null) {
+                stats.droppedUnknownListener.increment();
+                continue;
+            }
+            long vs = b.getLong(at + 28);
+            int state = (int) vs & 0xFF;
+            long version = vs >>> 8;
+            int r = lf.replica.upsert(b.getLong(at + 8), b.getLong(at + 16), b.getInt(at + 24), b.getInt(at + 4),
+                version, state & 3, sec);
+            count(r, snapshot, state, version, nowMs);
+        }
+    }
+
+    private void count(int result, boolean snapshot, int state, long version, long nowMs) {
+        switch (result) {
+            case FlowTable.INSERTED, FlowTable.UPDATED -> {
+                stats.entriesIn.increment();
+                if (snapshot) {
+                    stats.snapshotEntries.increment();
+                } else if ((state & SyncCodec.NOT_FRESH) == 0) {
+                    long lagMs = nowMs - (FlowTable.VERSION_EPOCH_MS + version);
+                    stats.lagMicros.accept(Math.max(0, lagMs) * 1000);
+                }
+            }
+            case FlowTable.FULL -> stats.droppedFull.increment();
+            default -> stats.entriesStale.increment();
+        }
+    }
+
+    private static ListenerFlows find(ListenerFlows[] ls, int id) {
+        for (ListenerFlows lf : ls) {
+            if (lf.id == id && !lf.retired) {
+                return lf;
+            }
+        }
+        return null;
+    }
+
+    private void applyPulled() {
+        long[] chunk;
+        int sec = FlowClock.seconds();
+        while ((chunk = pulled.poll()) != null) {
+            ListenerFlows lf = find(listeners, (int) chunk[0]);
+            int n = (int) chunk[1];
+            if (lf == null) {
+                stats.droppedUnknownListener.add(n);
+            } else {
+                for (int i = 0; i < n; i++) {
+                    int at = 2 + i * 4;
+                    long w2 = chunk[at + 2];
+                    int r = lf.replica.upsert(chunk[at], chunk[at + 1], (int) (w2 >>> 32), (int) w2,
+                        chunk[at + 3] >>> 8, (int) chunk[at + 3] & 3, sec);
+                    count(r, true, 0, 0, 0);
+                }
+            }
+            pulledApplied.incrementAndGet();
+        }
+    }
+
+    // ---------------------------------------------------------------- snapshots over TCP
+
+    private long queue(long[] chunk) {
+        synchronized (pulled) {    // ticket order must match queue order
+            pulled.add(chunk);
+            return pulledQueued.incrementAndGet();
+        }
+    }
+
+    private void accept() throws IOException {
+        SocketChannel c;
+        while ((c = tcp.accept()) != null) {
+            SocketChannel conn = c;
+            Thread.ofVirtual().name("l4mesh-flow-snapshot").start(() -> serve(conn));
+        }
+    }
+
+    /** Serves one snapshot: checks the request, then streams every listener's replica in frames. */
+    private void serve(SocketChannel c) {
+        try (c) {
+            c.configureBlocking(true);
+            c.socket().setSoTimeout(5000);
+            SyncCodec codec = new SyncCodec(clusterKey);
+            ByteBuffer frame = ByteBuffer.allocate(SyncCodec.MAX_FRAME);
+            readFrame(c, frame);
+            if (codec.check(frame) != null || SyncCodec.type(frame) != SyncCodec.SNAPSHOT_REQUEST
+                || Math.abs(System.currentTimeMillis() - SyncCodec.sentAt(frame)) > FRESH_MS) {
+                stats.droppedAuth.increment();
+                return;
+            }
+            int sec = FlowClock.seconds();
+            int chunk = 1024;
+            long[] buf = new long[8 * chunk];
+            long sent = 0;
+            for (ListenerFlows lf : listeners) {
+                if (lf.retired) {
+                    continue;
+                }
+                SyncCodec.header(frame, SyncCodec.SNAPSHOT_DATA, sender, epoch, 0, 0, System.currentTimeMillis());
+                for (long from = 0; from < lf.replica.capacity(); from += chunk) {
+                    int n = lf.replica.readRange(from, chunk, sec, buf);
+                    for (int i = 0; i < n; i++) {
+                        int at = 4 * chunk + i * 4;
+                        long w2 = buf[at + 2];
+                        long w3 = buf[at + 3];
+                        SyncCodec.entry(frame, lf.id, buf[at], buf[at + 1], FlowTable.portsOf(w2),
+                            FlowTable.backendOf(w2), FlowTable.versionOf(w3),
+                            FlowTable.stateOfWord(w3) | SyncCodec.NOT_FRESH);
+                        sent++;
+                        if (SyncCodec.count(frame) == SyncCodec.MAX_FRAME_ENTRIES) {
+                            writeFrame(c, codec, frame);
+                            SyncCodec.header(frame, SyncCodec.SNAPSHOT_DATA, sender, epoch, 0, 0,
+                                System.currentTimeMillis());
+                        }
+                    }
+                }
+                if (SyncCodec.count(frame) > 0) {
+                    writeFrame(c, codec, frame);
+                }
+            }
+            SyncCodec.header(frame, SyncCodec.SNAPSHOT_END, sender, epoch, sent, 0, System.currentTimeMillis());
+            writeFrame(c, codec, frame);
+            stats.snapshotsServed.increment();
+            Log.info(LOG, "flowsync.snapshot_served", "peer", c.getRemoteAddress(), "entries", sent);
+        } catch (IOException | RuntimeException e) {
+            Log.debug(LOG, "flowsync.snapshot_serve_failed", "error", e.toString());
+        }
+    }
+
+    private static void writeFrame(SocketChannel c, SyncCodec codec, ByteBuffer frame) throws IOException {
+        codec.seal(frame);
+        ByteBuffer len = ByteBuffer.allocate(4).putInt(0, frame.remaining());
+        while (len.hasRemaining()) {
+            c.write(len);
+        }
+        while (frame.hasRemaining()) {
+            c.write(frame);
+        }
+    }
+
+    private static void readFrame(SocketChannel c, ByteBuffer frame) throws IOException {
+        ByteBuffer len = ByteBuffer.allocate(4);
+        readFully(c, len);
+        int n = len.getInt(0);
+        if (n < SyncCodec.HEADER + SyncCodec.MAC || n > frame.capacity()) {
+            throw new IOException("bad frame length " + n);
+        }
+        frame.clear().limit(n);
+        readFully(c, frame);
+        frame.flip();
+    }
+
+    private static void readFully(SocketChannel c, ByteBuffer b) throws IOException {
+        // blocking channel with a socket timeout: reads through the socket's stream honour it
+        java.io.InputStream s = c.socket().getInputStream();
+        while (b.hasRemaining()) {
+            int n = s.read(b.array(), b.arrayOffset() + b.position(), b.remaining());
+            if (n < 0) {
+                throw new EOFException("snapshot peer closed the connection");
+            }
+            b.position(b.position() + n);
+        }
+    }
+
+    /**
+     * Pulls a snapshot of every flow a peer knows and waits until the sync thread has applied it. Any thread.
+     *
+     * @return entries received
+     */
+    public long pull(InetSocketAddress peer, long timeoutMs) throws IOException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        SyncCodec codec = new SyncCodec(clusterKey);
+        ByteBuffer frame = ByteBuffer.allocate(SyncCodec.MAX_FRAME);
+        long received = 0;
+        long ticket = 0;
+        try (SocketChannel c = SocketChannel.open()) {
+            c.socket().connect(peer, (int) Math.max(1, timeoutMs));
+            c.socket().setSoTimeout((int) Math.max(1, timeoutMs));
+            SyncCodec.header(frame, SyncCodec.SNAPSHOT_REQUEST, sender, epoch, 0, 0, System.currentTimeMillis());
+            writeFrame(c, codec, frame);
+            while (true) {
+                if (System.nanoTime() > deadline) {
+                    throw new IOException("snapshot from " + peer + " took longer than " + timeoutMs + " ms");
+                }
+                readFrame(c, frame);
+                String bad = codec.check(frame);
+                if (bad != null) {
+                    (bad.equals("auth") ? stats.droppedAuth : stats.droppedMalformed).increment();
+                    throw new IOException("snapshot from " + peer + " refused: " + bad);
+                }
+                if (SyncCodec.type(frame) == SyncCodec.SNAPSHOT_END) {
+                    if (SyncCodec.seq(frame) != received) {
+                        throw new IOException("snapshot from " + peer + " ended after " + received + " of "
+                            + SyncCodec.seq(frame) + " entries");
+                    }
+                    break;
+                }
+                if (SyncCodec.type(frame) != SyncCodec.SNAPSHOT_DATA) {
+                    throw new IOException("snapshot from " + peer + ": unexpected message type");
+                }
+                int n = SyncCodec.count(frame);
+                long[] chunk = null;
+                int listener = 0;
+                int k = 0;
+                for (int i = 0; i < n; i++) {
+                    int at = SyncCodec.at(i);
+                    int id = frame.getInt(at);
+                    if (chunk == null || id != listener) {
+                        if (chunk != null) {
+                            chunk[1] = k;
+                            ticket = queue(chunk);
+                        }
+                        chunk = new long[2 + 4 * (n - i)];
+                        chunk[0] = id;
+                        listener = id;
+                        k = 0;
+                    }
+                    int base = 2 + k * 4;
+                    chunk[base] = frame.getLong(at + 8);
+                    chunk[base + 1] = frame.getLong(at + 16);
+                    chunk[base + 2] = (long) frame.getInt(at + 24) << 32 | frame.getInt(at + 4) & 0xFFFFFFFFL;
+                    chunk[base + 3] = frame.getLong(at + 28);
+                    k++;
+                }
+                if (chunk != null) {
+                    chunk[1] = k;
+                    ticket = queue(chunk);
+                }
+                received += n;
+            }
+        } catch (IOException e) {
+            stats.snapshotsFailed.increment();
+            throw e;
+        }
+        while (pulledApplied.get() < ticket) {
+            if (System.nanoTime() > deadline || !running) {
+                stats.snapshotsFailed.increment();
+                throw new IOException("snapshot from " + peer + " not applied in " + timeoutMs + " ms");
+            }
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted");
+            }
+        }
+        stats.snapshotsPulled.increment();
+        Log.info(LOG, "flowsync.snapshot_pulled", "peer", peer, "entries", received);
+        return received;
+    }
+
+    /**
+     * Pulls a snapshot from the first peer that answers, waiting up to the configured time for peers to appear.
+     * Returns normally when there is nobody to pull from (a lone or first node).
+     *
+     * @return whether a snapshot was applied
+     */
+    public boolean pullFromAnyPeer(boolean expectPeers) {
+        long deadline = System.nanoTime() + config.snapshotTimeout().toNanos();
+        while (System.nanoTime() < deadline && running) {
+            List<InetSocketAddress> ps = peerSource.get();
+            for (InetSocketAddress p : ps) {
+                long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+                if (left <= 0) {
+                    break;
+                }
+                try {
+                    pull(p, left);
+                    return true;
+                } catch (IOException e) {
+                    Log.warn(LOG, "flowsync.snapshot_failed", "peer", p, "error", e.getMessage());
+                }
+            }
+            if (ps.isEmpty() && !expectPeers) {
+                return false;
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return false;
+    }
+
+    /** Fault seam: DATA datagrams whose sequence number {@code p} accepts are dropped on first sending. */
+    public void dropOutgoing(java.util.function.LongPredicate p) {
+        this.dropOutgoing = p;
+    }
+
+    /** Node id this sync speaks for (logs). */
+    public String nodeId() {
+        return nodeId;
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        selector.wakeup();
+        try {
+            thread.join(2000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        try {
+            udp.close();
+            tcp.close();
+            selector.close();
+        } catch (IOException e) {
+            Log.debug(LOG, "flowsync.close_failed", "error", e.getMessage());
+        }
+    }
+}

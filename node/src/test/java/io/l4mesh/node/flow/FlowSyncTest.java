@@ -1,0 +1,156 @@
+package io.l4mesh.node.flow;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.l4mesh.node.config.FlowSyncConfig;
+import io.l4mesh.node.testing.Await;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Three sync endpoints on loopback, each with a static peer list: replication, loss recovery, bad input, snapshots. */
+class FlowSyncTest {
+    private static final byte[] KEY = "0123456789abcdef0123456789abcdef".getBytes();
+    private static final int[] TIMEOUTS = {1, 30, 900, 60};
+    private final List<AutoCloseable> closing = new ArrayList<>();
+
+    @AfterEach
+    void close() throws Exception {
+        for (AutoCloseable c : closing.reversed()) {
+            c.close();
+        }
+    }
+
+    private FlowSync start(String id, List<InetSocketAddress> peers) throws Exception {
+        FlowSync s = new FlowSync(id, new InetSocketAddress("127.0.0.1", 0), KEY,
+            new FlowSyncConfig(true, 0, 50_000_000, Duration.ofSeconds(3)), () -> peers);
+        closing.add(s);
+        return s;
+    }
+
+    private static boolean has(ListenerFlows lf, int i, int backend) {
+        long[] out = new long[3];
+        return lf.replica().read(0, 0xFFFF_0000_0000L | i, FlowTable.ports(i & 0xFFFF, 80), FlowClock.seconds(), out)
+            && out[0] == backend;
+    }
+
+    /** Offers flows from the outbox of thread 0, waiting when it is full. */
+    private static void offer(ListenerFlows lf, int from, int to, int backend) throws InterruptedException {
+        for (int i = from; i < to; i++) {
+            while (!lf.outbox(0).offer(0, 0xFFFF_0000_0000L | i, FlowTable.ports(i & 0xFFFF, 80), backend,
+                FlowTable.versionNow(), FlowTable.SYN_SEEN)) {
+                Thread.sleep(1);
+            }
+        }
+    }
+
+    @Test
+    void entriesReachEveryPeerAndLostDatagramsAreRecovered() throws Exception {
+        List<InetSocketAddress> peersOfA = new CopyOnWriteArrayList<>();
+        List<InetSocketAddress> peersOfB = new CopyOnWriteArrayList<>();
+        List<InetSocketAddress> peersOfC = new CopyOnWriteArrayList<>();
+        FlowSync a = start("a", peersOfA);
+        FlowSync b = start("b", peersOfB);
+        FlowSync c = start("c", peersOfC);
+        peersOfA.addAll(List.of(b.bound(), c.bound()));
+        peersOfB.addAll(List.of(a.bound(), c.bound()));
+        peersOfC.addAll(List.of(a.bound(), b.bound()));
+        ListenerFlows la = a.register("vip", 100_000, TIMEOUTS, 1);
+        ListenerFlows lb = b.register("vip", 100_000, TIMEOUTS, 1);
+        ListenerFlows lc = c.register("vip", 100_000, TIMEOUTS, 1);
+        Thread.sleep(300);   // peers picked up
+        a.dropOutgoing(seq -> seq % 5 == 2);   // one datagram in five never arrives the first time
+        offer(la, 0, 20_000, 7);
+        Await.until(Duration.ofSeconds(10), "20000 flows on b and c",
+            () -> lb.replica().size() == 20_000 && lc.replica().size() == 20_000);
+        for (int i = 0; i < 20_000; i += 997) {
+            assertTrue(has(lb, i, 7) && has(lc, i, 7), "flow " + i);
+        }
+        assertEquals(20_000, la.replica().size(), "a keeps its own flows in its replica (snapshots)");
+        assertTrue(a.stats().retransmits() > 0 && b.stats().naks() > 0, "recovered by NAK and retransmission");
+        assertEquals(0, b.stats().lost());
+        // a newer decision for a flow replaces the copy; an older one does not
+        long now = FlowTable.versionNow();
+        la.outbox(0).offer(0, 0xFFFF_0000_0000L | 5, FlowTable.ports(5, 80), 9, now + 10, FlowTable.ESTABLISHED);
+        Await.until(Duration.ofSeconds(5), "update reached b", () -> has(lb, 5, 9));
+        la.outbox(0).offer(0, 0xFFFF_0000_0000L | 5, FlowTable.ports(5, 80), 8, now - 10, FlowTable.ESTABLISHED);
+        long stale = b.stats().entriesStale();
+        Await.until(Duration.ofSeconds(5), "old entry seen as stale", () -> b.stats().entriesStale() > stale);
+        assertTrue(has(lb, 5, 9));
+    }
+
+    @Test
+    void forgedMalformedAndStaleMessagesAreDroppedAndCounted() throws Exception {
+        FlowSync b = start("b", List.of());
+        ListenerFlows lb = b.register("vip", 1000, TIMEOUTS, 1);
+        SyncCodec forger = new SyncCodec("another key, not the cluster's.".getBytes());
+        SyncCodec honest = new SyncCodec(KEY);
+        ByteBuffer msg = ByteBuffer.allocate(SyncCodec.MAX_DATAGRAM);
+        try (DatagramSocket s = new DatagramSocket()) {
+            SyncCodec.header(msg, SyncCodec.DATA, 42, 1, 1, 0, System.currentTimeMillis());
+            SyncCodec.entry(msg, ListenerFlows.listenerId("vip"), 0, 1, 1, 3, 1, 1);
+            forger.seal(msg);
+            send(s, msg, b);
+            byte[] junk = new byte[200];
+            new java.util.Random(1).nextBytes(junk);
+            s.send(new DatagramPacket(junk, junk.length, b.bound()));
+            SyncCodec.header(msg, SyncCodec.DATA, 42, 1, 2, 0, System.currentTimeMillis() - 120_000);
+            SyncCodec.entry(msg, ListenerFlows.listenerId("vip"), 0, 1, 1, 3, 1, 1);
+            honest.seal(msg);
+            send(s, msg, b);
+            SyncCodec.header(msg, SyncCodec.DATA, 42, 1, 3, 0, System.currentTimeMillis());
+            SyncCodec.entry(msg, ListenerFlows.listenerId("not-a-listener"), 0, 1, 1, 3, 1, 1);
+            honest.seal(msg);
+            send(s, msg, b);
+            // a count that does not match the length
+            SyncCodec.header(msg, SyncCodec.DATA, 42, 1, 4, 0, System.currentTimeMillis());
+            SyncCodec.entry(msg, ListenerFlows.listenerId("vip"), 0, 1, 1, 3, 1, 1);
+            msg.putShort(6, (short) 3);
+            honest.seal(msg);
+            send(s, msg, b);
+        }
+        Await.until(Duration.ofSeconds(5), "one forged, two malformed, one stale, one for an unknown listener",
+            () -> b.stats().dropped("auth") == 1 && b.stats().dropped("malformed") == 2
+                && b.stats().dropped("stale") == 1 && b.stats().dropped("unknown_listener") == 1);
+        assertEquals(0, lb.replica().size());
+    }
+
+    private static void send(DatagramSocket s, ByteBuffer msg, FlowSync to) throws Exception {
+        s.send(new DatagramPacket(msg.array(), msg.limit(), to.bound()));
+    }
+
+    @Test
+    void aLateJoinerPullsASnapshotOfEveryFlow() throws Exception {
+        List<InetSocketAddress> peersOfA = new CopyOnWriteArrayList<>();
+        FlowSync a = start("a", peersOfA);
+        ListenerFlows la = a.register("vip", 200_000, TIMEOUTS, 1);
+        ListenerFlows la2 = a.register("other", 1000, TIMEOUTS, 1);
+        offer(la, 0, 100_000, 4);
+        offer(la2, 0, 10, 5);
+        Await.until(Duration.ofSeconds(10), "a recorded its flows",
+            () -> la.replica().size() == 100_000 && la2.replica().size() == 10);
+        FlowSync d = start("d", List.of(a.bound()));
+        ListenerFlows ld = d.register("vip", 200_000, TIMEOUTS, 1);
+        ListenerFlows ld2 = d.register("other", 1000, TIMEOUTS, 1);
+        assertTrue(d.pullFromAnyPeer(true));
+        assertEquals(100_000, ld.replica().size(), "applied before pull returns");
+        assertEquals(10, ld2.replica().size());
+        assertTrue(has(ld, 99_999, 4));
+        assertEquals(1, a.stats().snapshotsServed());
+        // a snapshot request under the wrong key gets nothing
+        FlowSync e = new FlowSync("e", new InetSocketAddress("127.0.0.1", 0), "a different cluster key, 32 bytes".getBytes(),
+            new FlowSyncConfig(true, 0, 50_000_000, Duration.ofSeconds(1)), () -> List.of(a.bound()));
+        closing.add(e);
+        e.register("vip", 1000, TIMEOUTS, 1);
+        assertTrue(!e.pullFromAnyPeer(true));
+        assertTrue(a.stats().dropped("auth") >= 1);
+    }
+}
