@@ -86,6 +86,10 @@ public final class Node implements AutoCloseable {
     private AdminServer admin;
     /** The mesh this node belongs to, or null when it runs alone. Control thread, except the read accessors. */
     private volatile Mesh mesh;
+    /** Flow-table sync with the other members, or null (no mesh, or sync off). */
+    private volatile io.l4mesh.node.flow.FlowSync flowSync;
+    /** False until this node has pulled its peers' flows (only with flow sync): packet VIPs wait for it. */
+    private volatile boolean flowsReady = true;
 
     private Node(NodeConfig config) {
         this.config = config;
@@ -124,6 +128,14 @@ public final class Node implements AutoCloseable {
                         node::adminHostPort);
                     node.metrics.bind(node.mesh, node.pools.keySet());
                 }
+                return null;
+            });
+            // flow sync serves packet mode; a node with proxy listeners only does not open its port
+            if (config.mesh() != null && config.mesh().flowSync().enabled()
+                && config.listeners().stream().anyMatch(l -> l.packet() != null)) {
+                node.startFlowSync(config.mesh(), key);
+            }
+            node.call(() -> {
                 node.bindAll(config.listeners());
                 return null;
             });
@@ -133,6 +145,9 @@ public final class Node implements AutoCloseable {
             }
             if (node.mesh != null) {
                 node.mesh.join(config.mesh(), key);
+            }
+            if (node.flowSync != null) {
+                Thread.ofVirtual().name("l4mesh-flow-snapshot-pull").start(node::pullFlowsThenAnnounce);
             }
         } catch (Exception e) {
             node.close();
@@ -145,6 +160,46 @@ public final class Node implements AutoCloseable {
             "listeners", config.listeners().size(), "pools", config.pools().size(),
             "admin", node.admin == null ? "off" : HostPort.format(node.admin.boundAddress()));
         return node;
+    }
+
+    private void startFlowSync(io.l4mesh.node.config.MeshConfig mc, ClusterKey key) throws Exception {
+        InetSocketAddress bind = new InetSocketAddress(mc.bind().host(), mc.flowSyncPort());
+        Mesh m = mesh;
+        flowSync = new io.l4mesh.node.flow.FlowSync(config.nodeId(), bind, key.bytes(), mc.flowSync(), m::syncPeers);
+        flowsReady = false;
+        m.syncAddress(HostPort.format(flowSync.bound()));
+        metrics.bind(flowSync);
+    }
+
+    /**
+     * Pulls the peers' flows (waiting up to {@code flowSync.snapshotTimeout} for a peer when seeds are configured),
+     * then routes the packet listeners' VIPs: a node attracts traffic only once it can place established flows.
+     */
+    private void pullFlowsThenAnnounce() {
+        io.l4mesh.node.flow.FlowSync fs = flowSync;
+        boolean pulled = fs.pullFromAnyPeer(!config.mesh().seeds().isEmpty());
+        if (!pulled) {
+            Log.info(LOG, "flowsync.no_snapshot", "detail", "no peer answered in "
+                + config.mesh().flowSync().snapshotTimeout() + "; announcing with this node's flows only");
+        }
+        try {
+            call(() -> {
+                flowsReady = true;
+                for (ProxyListener l : listeners.values()) {
+                    if (l instanceof io.l4mesh.node.packet.PacketListener p) {
+                        p.announce();
+                    }
+                }
+                return null;
+            });
+        } catch (Exception e) {
+            Log.warn(LOG, "packet.announce_failed", "detail", e.toString());
+        }
+    }
+
+    /** The node's flow sync, or null. */
+    public io.l4mesh.node.flow.FlowSync flowSync() {
+        return flowSync;
     }
 
     /** Runs {@code task} on the control thread and returns its result (or throws its exception). */
@@ -182,6 +237,9 @@ public final class Node implements AutoCloseable {
      * sends the traffic to nodes that can place it. Control thread.
      */
     public String selfCheck() {
+        if (!flowsReady) {
+            return "flow snapshot from the peers pending";
+        }
         for (ProxyListener l : listeners.values()) {
             ListenerRuntime rt = l.runtime();
             if (rt.config().packet() != null && rt.pool().snapshot().eligibleCount() == 0) {
@@ -297,13 +355,16 @@ public final class Node implements AutoCloseable {
         for (ProxyListener l : bound) {
             listeners.put(l.runtime().name(), l);
             metrics.bind(l.runtime());
+            if (l instanceof io.l4mesh.node.packet.PacketListener p) {
+                metrics.bind(p);
+            }
         }
     }
 
     private ProxyListener newListener(ListenerConfig lc) {
         ListenerRuntime rt = new ListenerRuntime(lc, pools.get(lc.pool()), control, errors);
         if (lc.packet() != null) {
-            return new io.l4mesh.node.packet.PacketListener(rt, lc.packet());
+            return new io.l4mesh.node.packet.PacketListener(rt, lc.packet(), flowSync, flowsReady);
         }
         return lc.protocol() == Protocol.TCP
             ? new TcpListener(rt, transport, boss, workers)
@@ -427,6 +488,7 @@ public final class Node implements AutoCloseable {
             }
             l.stopAccepting();
             metrics.unbind(l.runtime());
+            metrics.unbind(l);
         }
         try {
             bindAll(conflicting);
@@ -572,6 +634,10 @@ public final class Node implements AutoCloseable {
             });
         } catch (Exception ignored) {
             // The control thread is gone already: nothing left to stop there.
+        }
+        io.l4mesh.node.flow.FlowSync fs = flowSync;
+        if (fs != null) {
+            fs.close();
         }
         boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();

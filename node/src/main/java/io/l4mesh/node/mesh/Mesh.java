@@ -67,6 +67,7 @@ public final class Mesh implements AutoCloseable {
     private volatile MemberView view;
     private volatile Map<String, NodeState> statesView = Map.of();
     private NodeState published;
+    private volatile String syncAddress = "";
     private long pendingSinceNanos = -1;
     private volatile double convergenceSeconds = Double.NaN;
 
@@ -97,6 +98,32 @@ public final class Mesh implements AutoCloseable {
         }
         ledger.entries().forEach(this::apply);
         persist();
+    }
+
+    /** This node's flow-sync address as peers reach it (host:port), published with its state. Before {@link #join}. */
+    public void syncAddress(String hostPort) {
+        this.syncAddress = hostPort;
+    }
+
+    /** The flow-sync addresses of the other live members that published one. Any thread. */
+    public List<java.net.InetSocketAddress> syncPeers() {
+        MemberView v = view;
+        if (v == null) {
+            return List.of();
+        }
+        Map<String, NodeState> st = statesView;
+        List<java.net.InetSocketAddress> out = new ArrayList<>();
+        for (Member m : v.all()) {
+            if (m.id().equals(v.self().id())) {
+                continue;
+            }
+            NodeState s = st.get(m.id());
+            HostPort hp = s == null || s.sync().isEmpty() ? null : HostPort.parse(s.sync(), false);
+            if (hp != null) {
+                out.add(new java.net.InetSocketAddress(hp.host(), hp.port()));
+            }
+        }
+        return out;
     }
 
     /** Joins the mesh (blocks until the gossip transport is up; not on the control thread). */
@@ -312,12 +339,12 @@ public final class Mesh implements AutoCloseable {
                 }
             }
         }
-        NodeState next = new NodeState(nodeId, adminAddress.get(), ledger.digest(), ledger.size(), 0, pv, down);
+        NodeState next = new NodeState(nodeId, adminAddress.get(), syncAddress, ledger.digest(), ledger.size(), 0, pv, down);
         if (next.equals(published)) {
             return;
         }
         published = next;
-        membership.publish(new NodeState(nodeId, next.admin(), next.ledgerDigest(), next.ledgerSize(),
+        membership.publish(new NodeState(nodeId, next.admin(), next.sync(), next.ledgerDigest(), next.ledgerSize(),
             System.currentTimeMillis(), pv, down).encode());
         recompute();
     }

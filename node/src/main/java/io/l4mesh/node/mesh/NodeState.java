@@ -13,19 +13,20 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
- * What each node publishes about itself (membership metadata): its admin address, a digest of its pool ledger, its
- * Maglev fingerprint and pool version per pool, and the backends its own probes see down.
+ * What each node publishes about itself (membership metadata): its admin and flow-sync addresses, a digest of its
+ * pool ledger, its Maglev fingerprint and pool version per pool, and the backends its own probes see down.
  *
  * <pre>
- * u8 version=1 | UTF nodeId | UTF admin | i64 ledgerDigest | i32 ledgerSize | i64 publishedAtMs
+ * u8 version=2 | UTF nodeId | UTF admin | UTF sync | i64 ledgerDigest | i32 ledgerSize | i64 publishedAtMs
  * | u16 pools x (UTF name | i64 fingerprint | i64 version) | u16 down x (UTF pool | UTF backend)
  * </pre>
  *
+ * @param sync flow-sync address (host:port), empty when flow sync is off
  * @param down entries {@code pool/backend} this node sees down
  */
-public record NodeState(String nodeId, String admin, long ledgerDigest, int ledgerSize, long publishedAtMs,
+public record NodeState(String nodeId, String admin, String sync, long ledgerDigest, int ledgerSize, long publishedAtMs,
                         Map<String, PoolView> pools, Set<String> down) {
-    static final int VERSION = 1;
+    static final int VERSION = 2;
     static final int MAX_ITEMS = 10_000;
 
     /** A pool as one node routes it. */
@@ -49,6 +50,7 @@ public record NodeState(String nodeId, String admin, long ledgerDigest, int ledg
             out.writeByte(VERSION);
             out.writeUTF(nodeId);
             out.writeUTF(admin);
+            out.writeUTF(sync);
             out.writeLong(ledgerDigest);
             out.writeInt(ledgerSize);
             out.writeLong(publishedAtMs);
@@ -77,6 +79,7 @@ public record NodeState(String nodeId, String admin, long ledgerDigest, int ledg
         }
         String nodeId = in.readUTF();
         String admin = in.readUTF();
+        String sync = in.readUTF();
         long digest = in.readLong();
         int size = in.readInt();
         long at = in.readLong();
@@ -96,6 +99,6 @@ public record NodeState(String nodeId, String admin, long ledgerDigest, int ledg
         if (in.available() != 0) {
             throw new IOException("trailing bytes");
         }
-        return new NodeState(nodeId, admin, digest, size, at, pools, Set.copyOf(down));
+        return new NodeState(nodeId, admin, sync, digest, size, at, pools, Set.copyOf(down));
     }
 }

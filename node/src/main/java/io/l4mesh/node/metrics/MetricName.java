@@ -38,6 +38,25 @@ public enum MetricName {
     CONFIG_RELOADS("l4mesh.config.reloads", Kind.COUNTER, "Config reloads, by result (ok, invalid)"),
     ADMIN_REQUESTS("l4mesh.admin.requests", Kind.COUNTER, "Admin API requests, by status class (2xx, 4xx, 5xx)"),
     ERRORS("l4mesh.errors", Kind.COUNTER, "Unexpected errors on the data path, by kind (logged once each)"),
+    FLOWS("l4mesh.flows", Kind.COUNTER, "Packet-mode flow events, by listener and event (created, adopted from a peer, "
+        + "non_syn_miss, rehashed_backend_removed, rehashed_backend_down, table_full)"),
+    FLOW_ENTRIES("l4mesh.flow.table.entries", Kind.GAUGE,
+        "Flow-table entries, by listener and table (local: this node's packet threads; replica: flows peers sent)"),
+    FLOW_CAPACITY("l4mesh.flow.table.capacity", Kind.GAUGE, "Flow-table maxEntries, by listener"),
+    FLOW_EVICTIONS("l4mesh.flow.table.evictions", Kind.COUNTER,
+        "Flow-table entries removed before use, by listener and reason (expired, pressure: CLOCK under a full table)"),
+    FLOW_SYNC_ENTRIES("l4mesh.flowsync.entries", Kind.COUNTER,
+        "Flow-sync entries, by direction (out: sent to the peers; in: applied here; stale: an older or known copy)"),
+    FLOW_SYNC_DATAGRAMS("l4mesh.flowsync.datagrams", Kind.COUNTER, "Flow-sync datagrams, by direction"),
+    FLOW_SYNC_RETRANSMITS("l4mesh.flowsync.retransmits", Kind.COUNTER, "Flow-sync datagrams sent again after a NAK"),
+    FLOW_SYNC_NAKS("l4mesh.flowsync.naks", Kind.COUNTER, "NAKs this node sent for flow-sync datagrams it missed"),
+    FLOW_SYNC_LOST("l4mesh.flowsync.lost", Kind.COUNTER,
+        "Flow-sync datagrams a peer could no longer resend (each loss starts a snapshot resync)"),
+    FLOW_SYNC_DROPPED("l4mesh.flowsync.dropped", Kind.COUNTER,
+        "Flow-sync messages or entries dropped, by reason (auth, malformed, stale, unknown_listener, full, outbox_full)"),
+    FLOW_SYNC_SNAPSHOTS("l4mesh.flowsync.snapshots", Kind.COUNTER, "Flow snapshots, by result (served, pulled, failed)"),
+    FLOW_SYNC_LAG("l4mesh.flowsync.lag", Kind.TIMER,
+        "Replication lag: a flow's creation on a peer to its insertion here"),
     MEMBERS("l4mesh.mesh.members", Kind.GAUGE, "Live members of the mesh as this node sees them, itself included"),
     GOSSIP_FRAMES("l4mesh.gossip.frames", Kind.COUNTER, "Gossip frames, by direction (in: accepted, out: sent)"),
     GOSSIP_REJECTED("l4mesh.gossip.rejected", Kind.COUNTER,
@@ -55,7 +74,7 @@ public enum MetricName {
         "High 52 bits of the pool's Maglev table fingerprint (exact as a double): equal on nodes that agree");
 
     /** Metric kinds, for the Prometheus suffix. */
-    public enum Kind { COUNTER, GAUGE }
+    public enum Kind { COUNTER, GAUGE, TIMER }
 
     private final String name;
     private final Kind kind;
@@ -82,12 +101,22 @@ public enum MetricName {
 
     /** Registered only on nodes that are in a mesh. */
     public boolean meshOnly() {
-        return name.startsWith("l4mesh.mesh.") || name.startsWith("l4mesh.gossip.");
+        return name.startsWith("l4mesh.mesh.") || name.startsWith("l4mesh.gossip.")
+            || name.startsWith("l4mesh.flowsync.");
+    }
+
+    /** Registered only for packet-mode listeners. */
+    public boolean packetOnly() {
+        return this == PACKETS || name.startsWith("l4mesh.flow.") || this == FLOWS;
     }
 
     /** The name as it appears on {@code /metrics}. */
     public String prometheusName() {
         String base = name.replace('.', '_');
-        return kind == Kind.COUNTER ? base + "_total" : base;
+        return switch (kind) {
+            case COUNTER -> base + "_total";
+            case TIMER -> base + "_seconds";
+            case GAUGE -> base;
+        };
     }
 }

@@ -66,6 +66,12 @@ public final class NodeMetrics {
             m.add(counter(MetricName.PACKETS, t.and("result", "too_big"), pc, x -> x.tooBig()));
             m.add(counter(MetricName.PACKETS, t.and("result", "send_error"), pc, x -> x.sendErrors()));
             m.add(counter(MetricName.PACKETS, t.and("result", "icmp_sent"), pc, x -> x.icmpSent()));
+            m.add(counter(MetricName.FLOWS, t.and("event", "created"), pc, x -> x.flowsCreated()));
+            m.add(counter(MetricName.FLOWS, t.and("event", "adopted"), pc, x -> x.flowsAdopted()));
+            m.add(counter(MetricName.FLOWS, t.and("event", "non_syn_miss"), pc, x -> x.nonSynMisses()));
+            m.add(counter(MetricName.FLOWS, t.and("event", "rehashed_backend_removed"), pc, x -> x.rehashed("removed")));
+            m.add(counter(MetricName.FLOWS, t.and("event", "rehashed_backend_down"), pc, x -> x.rehashed("down")));
+            m.add(counter(MetricName.FLOWS, t.and("event", "table_full"), pc, x -> x.tableFull()));
         }
         if (l.config().protocol() == io.l4mesh.node.config.Protocol.UDP && pc == null) {
             m.add(counter(MetricName.UDP_SESSIONS, t, l, ListenerRuntime::acceptedTotal));
@@ -74,6 +80,48 @@ public final class NodeMetrics {
             m.add(counter(MetricName.UDP_DATAGRAMS, t.and("direction", "out"), l, ListenerRuntime::datagramsOutTotal));
         }
         replace(l, m);
+    }
+
+    /** Registers a packet listener's flow-table meters (tag {@code listener}). */
+    public void bind(io.l4mesh.node.packet.PacketListener p) {
+        Tags t = Tags.of("listener", p.runtime().name());
+        List<Meter> m = new ArrayList<>();
+        m.add(gauge(MetricName.FLOW_ENTRIES, t.and("table", "local"), p, x -> x.flowEntries()));
+        m.add(gauge(MetricName.FLOW_ENTRIES, t.and("table", "replica"), p,
+            x -> x.flows() == null ? 0 : x.flows().replica().size()));
+        m.add(gauge(MetricName.FLOW_CAPACITY, t, p, x -> x.flowCapacity()));
+        m.add(counter(MetricName.FLOW_EVICTIONS, t.and("reason", "expired"), p, x -> x.flowEvictions("expired")));
+        m.add(counter(MetricName.FLOW_EVICTIONS, t.and("reason", "pressure"), p, x -> x.flowEvictions("pressure")));
+        m.add(counter(MetricName.FLOW_SYNC_DROPPED, t.and("reason", "outbox_full"), p,
+            x -> x.flows() == null ? 0 : x.flows().outboxFullTotal()));
+        replace(p, m);
+    }
+
+    /** Registers flow sync's meters. */
+    public void bind(io.l4mesh.node.flow.FlowSync fs) {
+        io.l4mesh.node.flow.FlowSyncStats s = fs.stats();
+        List<Meter> m = new ArrayList<>();
+        m.add(counter(MetricName.FLOW_SYNC_ENTRIES, Tags.of("direction", "out"), s, x -> x.entriesOut()));
+        m.add(counter(MetricName.FLOW_SYNC_ENTRIES, Tags.of("direction", "in"), s, x -> x.entriesIn()));
+        m.add(counter(MetricName.FLOW_SYNC_ENTRIES, Tags.of("direction", "stale"), s, x -> x.entriesStale()));
+        m.add(counter(MetricName.FLOW_SYNC_DATAGRAMS, Tags.of("direction", "out"), s, x -> x.datagramsOut()));
+        m.add(counter(MetricName.FLOW_SYNC_DATAGRAMS, Tags.of("direction", "in"), s, x -> x.datagramsIn()));
+        m.add(counter(MetricName.FLOW_SYNC_RETRANSMITS, Tags.empty(), s, x -> x.retransmits()));
+        m.add(counter(MetricName.FLOW_SYNC_NAKS, Tags.empty(), s, x -> x.naks()));
+        m.add(counter(MetricName.FLOW_SYNC_LOST, Tags.empty(), s, x -> x.lost()));
+        for (String reason : io.l4mesh.node.flow.FlowSyncStats.DROP_REASONS) {
+            m.add(counter(MetricName.FLOW_SYNC_DROPPED, Tags.of("reason", reason, "listener", ""), s,
+                x -> x.dropped(reason)));
+        }
+        m.add(counter(MetricName.FLOW_SYNC_SNAPSHOTS, Tags.of("result", "served"), s, x -> x.snapshotsServed()));
+        m.add(counter(MetricName.FLOW_SYNC_SNAPSHOTS, Tags.of("result", "pulled"), s, x -> x.snapshotsPulled()));
+        m.add(counter(MetricName.FLOW_SYNC_SNAPSHOTS, Tags.of("result", "failed"), s, x -> x.snapshotsFailed()));
+        io.micrometer.core.instrument.Timer lag = io.micrometer.core.instrument.Timer
+            .builder(MetricName.FLOW_SYNC_LAG.metric()).description(MetricName.FLOW_SYNC_LAG.description())
+            .publishPercentiles(0.5, 0.99).register(registry);
+        s.lagRecorder(us -> lag.record(us, java.util.concurrent.TimeUnit.MICROSECONDS));
+        m.add(lag);
+        replace(fs, m);
     }
 
     /** Registers a pool's meters (tag {@code pool}). */

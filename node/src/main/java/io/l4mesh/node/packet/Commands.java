@@ -44,4 +44,16 @@ public final class Commands {
             return false;
         }
     }
+
+    /** Deletes a directory and what it holds (a missing one is fine). */
+    public static void deleteTree(java.nio.file.Path dir) throws IOException {
+        if (!java.nio.file.Files.exists(dir)) {
+            return;
+        }
+        try (var walk = java.nio.file.Files.walk(dir)) {
+            for (java.nio.file.Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                java.nio.file.Files.delete(p);
+            }
+        }
+    }
 }

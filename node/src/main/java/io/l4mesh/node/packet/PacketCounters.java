@@ -16,6 +16,17 @@ public final class PacketCounters {
     final LongAdder tooBig = new LongAdder();
     final LongAdder sendErrors = new LongAdder();
     final LongAdder icmpSent = new LongAdder();
+    /** Flows this node placed by Maglev and recorded (first packet seen here, no entry anywhere). */
+    final LongAdder flowsCreated = new LongAdder();
+    /** TCP packets without SYN that matched no flow entry (placed by hash; a moved or forgotten connection). */
+    final LongAdder nonSynMisses = new LongAdder();
+    /** Flows taken over from the replica (a peer placed them; ECMP now sends them here). */
+    final LongAdder flowsAdopted = new LongAdder();
+    /** Flows whose recorded backend was removed or is down, placed again by Maglev (those connections break). */
+    final LongAdder rehashedRemoved = new LongAdder();
+    final LongAdder rehashedDown = new LongAdder();
+    /** New flows the full table could not record (forwarded by hash all the same). */
+    final LongAdder tableFull = new LongAdder();
 
     public long received() {
         return received.sum();
@@ -60,6 +71,27 @@ public final class PacketCounters {
     /** ICMP "fragmentation needed" sent back to clients for packets that no longer fit the fabric. */
     public long icmpSent() {
         return icmpSent.sum();
+    }
+
+    public long flowsCreated() {
+        return flowsCreated.sum();
+    }
+
+    public long nonSynMisses() {
+        return nonSynMisses.sum();
+    }
+
+    public long flowsAdopted() {
+        return flowsAdopted.sum();
+    }
+
+    /** Flows placed again because their backend was removed ({@code removed}) or is down ({@code down}). */
+    public long rehashed(String reason) {
+        return reason.equals("removed") ? rehashedRemoved.sum() : rehashedDown.sum();
+    }
+
+    public long tableFull() {
+        return tableFull.sum();
     }
 
     public long sendErrors() {

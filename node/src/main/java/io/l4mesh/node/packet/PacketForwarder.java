@@ -1,6 +1,12 @@
 package io.l4mesh.node.packet;
 
 import io.l4mesh.hashring.MaglevTable;
+import io.l4mesh.node.flow.FlowClock;
+import io.l4mesh.node.flow.FlowSync;
+import io.l4mesh.node.flow.FlowTable;
+import io.l4mesh.node.flow.ListenerFlows;
+import io.l4mesh.node.flow.Outbox;
+import io.l4mesh.node.routing.BackendRuntime;
 import io.l4mesh.node.routing.PoolRuntime;
 import io.l4mesh.node.routing.RoutingSnapshot;
 import java.io.IOException;
@@ -8,9 +14,16 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * One packet thread of a VIP in packet mode (DSR): reads the client's IP packets from a TUN queue, picks the
- * backend by Maglev over the pool's routing snapshot, and sends the packet to it encapsulated (GUE or VXLAN). The node never
- * sees the replies: backends answer the client directly.
+ * One packet thread of a VIP in packet mode (DSR): reads the client's IP packets from a TUN queue, places each flow
+ * on a backend, and sends the packet to it encapsulated (GUE or VXLAN). The node never sees the replies: backends
+ * answer the client directly.
+ *
+ * <p>Placement: the thread's own flow table first; a flow whose recorded backend still exists and is up keeps it
+ * (draining included), even after a pool change moved its Maglev slot. A removed or down backend's flow is placed
+ * again by Maglev and counted (that connection cannot survive). On a miss, the replica of flows that peers
+ * placed (flow sync); a flow found there is adopted. Otherwise Maglev over the converged pool decides, the flow is
+ * recorded and sent to the peers. A TCP packet without SYN that misses everywhere is placed by hash all the same,
+ * and counted (like Katran). A full table never drops a packet: the flow goes by hash and is counted.
  *
  * <p>No object is made per packet: the TUN read lands at the encapsulation's overhead in a buffer allocated
  * once, the headers go in front of it, and the raw socket sends the whole.
@@ -34,6 +47,15 @@ public final class PacketForwarder implements Runnable {
     private final PacketCounters counters;
     private final int mtu;
     private final long seed;
+    private final FlowTable table;
+    /** Null without flow sync. */
+    private final FlowTable replica;
+    private final ListenerFlows sync;
+    private final Outbox outbox;
+    private final FlowTable.Visitor refresh;
+    private final long sweepPeriodNanos;
+    private final long[] replicaRead = new long[3];
+    private long lastSweepNanos = System.nanoTime();
     private volatile boolean running = true;
     /** Packet thread only: a buffer for ICMP errors and when the last one went. */
     private MemorySegment icmp;
@@ -43,9 +65,13 @@ public final class PacketForwarder implements Runnable {
      * @param pool     the VIP's pool (read per packet: a reload may swap it)
      * @param vipPort  the service port; packets to other ports are dropped and counted (0: every port)
      * @param protocol the service's IP protocol (6 or 17); ICMP errors about its flows pass too
+     * @param table    this thread's flow table (its own; the thread closes nothing)
+     * @param sync     the listener's flow sync, or null
+     * @param index    this thread's index (its outbox)
      */
     public PacketForwarder(Tun tun, RawIpv4Socket raw, java.util.function.Supplier<PoolRuntime> pool, int vipPort,
-                           int protocol, Encapsulator encap, PacketCounters counters, int mtu) {
+                           int protocol, Encapsulator encap, PacketCounters counters, int mtu, FlowTable table,
+                           ListenerFlows sync, int index, int refreshSeconds) {
         this.tun = tun;
         this.raw = raw;
         this.pool = pool;
@@ -55,6 +81,16 @@ public final class PacketForwarder implements Runnable {
         this.counters = counters;
         this.mtu = mtu;
         this.seed = pool.get().snapshot().table().algorithm().flowSeed();
+        this.table = table;
+        this.sync = sync;
+        this.replica = sync == null ? null : sync.replica();
+        this.outbox = sync == null ? null : sync.outbox(index);
+        this.refresh = sync == null ? null : (hi, lo, ports, backend, version, state) -> {
+            if (!outbox.offer(hi, lo, ports, backend, version, state | FlowSync.REFRESH)) {
+                sync.outboxFull();
+            }
+        };
+        this.sweepPeriodNanos = Math.max(1, refreshSeconds) * 1_000_000_000L;
     }
 
     @Override
@@ -77,13 +113,15 @@ public final class PacketForwarder implements Runnable {
                 if (n > 0) {
                     forward(buf, inner, n, parser);
                 }
+                sweep();
             }
         }
     }
 
     private void forward(MemorySegment buf, MemorySegment inner, int n, PacketParser parser) {
         counters.received.increment();
-        switch (parser.parse(inner, n)) {
+        PacketParser.Verdict verdict = parser.parse(inner, n);
+        switch (verdict) {
             case OK -> { }
             case ICMP_ERROR -> counters.icmpErrors.increment();
             case IP_OPTIONS -> counters.ipOptions.increment();
@@ -111,7 +149,7 @@ public final class PacketForwarder implements Runnable {
         }
         long hash = parser.flowHash(seed);
         RoutingSnapshot s = pool.get().snapshot();
-        int idx = s.table().lookup(hash);
+        int idx = place(s, hash, parser, verdict == PacketParser.Verdict.ICMP_ERROR);
         if (idx == MaglevTable.NO_BACKEND) {
             counters.noBackend.increment();
             return;
@@ -129,6 +167,106 @@ public final class PacketForwarder implements Runnable {
         } catch (IOException e) {
             counters.sendErrors.increment();
         }
+    }
+
+    /** The backend index for this packet's flow (see the class comment), or {@link MaglevTable#NO_BACKEND}. */
+    private int place(RoutingSnapshot s, long hash, PacketParser parser, boolean icmpError) {
+        long hi = parser.srcHi();
+        long lo = parser.srcLo();
+        int ports = FlowTable.ports(parser.srcPort(), parser.dstPort());
+        int now = FlowClock.seconds();
+        long slot = table.find(hi, lo, ports);
+        if (slot >= 0 && table.isExpired(slot, now)) {
+            table.remove(slot);
+            slot = -1;
+        }
+        if (slot >= 0) {
+            int old = table.state(slot);
+            int state = icmpError ? old : nextState(old, parser);
+            int idx = s.indexOfFlowId(table.backendId(slot));
+            if (idx >= 0 && s.backendAt(idx).keepsFlows()) {
+                table.touch(slot, now, state);
+                if (state != old) {
+                    send(hi, lo, ports, table.backendId(slot), table.version(slot), state);
+                }
+                return idx;
+            }
+            (idx < 0 ? counters.rehashedRemoved : counters.rehashedDown).increment();
+            idx = s.table().lookup(hash);
+            if (idx != MaglevTable.NO_BACKEND) {
+                int backend = s.backendAt(idx).flowId();
+                long version = FlowTable.versionNow();
+                table.update(slot, backend, version, state, now);
+                send(hi, lo, ports, backend, version, state);
+            }
+            return idx;
+        }
+        if (replica != null && replica.read(hi, lo, ports, now, replicaRead)) {
+            int idx = s.indexOfFlowId((int) replicaRead[0]);
+            if (idx >= 0 && s.backendAt(idx).keepsFlows()) {
+                int state = icmpError ? (int) replicaRead[2] : nextState((int) replicaRead[2], parser);
+                if (table.insert(hi, lo, ports, (int) replicaRead[0], replicaRead[1], state, now) < 0) {
+                    counters.tableFull.increment();
+                }
+                counters.flowsAdopted.increment();
+                return idx;
+            }
+            // its backend is gone: a new decision below (the peers learn it from this node)
+            (idx < 0 ? counters.rehashedRemoved : counters.rehashedDown).increment();
+        } else if (protocol == io.l4mesh.hashring.FlowHash.PROTO_TCP && !icmpError && !parser.isSyn()) {
+            counters.nonSynMisses.increment();
+        }
+        int idx = s.table().lookup(hash);
+        if (idx == MaglevTable.NO_BACKEND || icmpError) {
+            return idx;        // an ICMP error follows its flow; it starts none
+        }
+        BackendRuntime b = s.backendAt(idx);
+        int state = nextState(FlowTable.EMPTY, parser);
+        long version = FlowTable.versionNow();
+        if (table.insert(hi, lo, ports, b.flowId(), version, state, now) < 0) {
+            counters.tableFull.increment();
+        }
+        counters.flowsCreated.increment();
+        send(hi, lo, ports, b.flowId(), version, state);
+        return idx;
+    }
+
+    /** A TCP flow's state after this packet (client to server only: DSR never sees the replies); UDP: established. */
+    private int nextState(int current, PacketParser parser) {
+        if (protocol != io.l4mesh.hashring.FlowHash.PROTO_TCP) {
+            return FlowTable.ESTABLISHED;
+        }
+        int flags = parser.tcpFlags();
+        if ((flags & (TCP_FIN | TCP_RST)) != 0) {
+            return FlowTable.CLOSING;
+        }
+        if ((flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
+            return FlowTable.SYN_SEEN;
+        }
+        return current == FlowTable.SYN_SEEN || current == FlowTable.EMPTY ? FlowTable.ESTABLISHED : current;
+    }
+
+    private static final int TCP_FIN = 0x01;
+    private static final int TCP_SYN = 0x02;
+    private static final int TCP_RST = 0x04;
+    private static final int TCP_ACK = 0x10;
+
+    private void send(long hi, long lo, int ports, int backend, long version, int state) {
+        if (outbox != null && !outbox.offer(hi, lo, ports, backend, version, state)) {
+            sync.outboxFull();
+        }
+    }
+
+    /** Incremental expiry, paced to pass the whole table once per refresh period (and re-announce active flows). */
+    private void sweep() {
+        long nowNanos = System.nanoTime();
+        long elapsed = nowNanos - lastSweepNanos;
+        if (elapsed < 10_000_000) {
+            return;
+        }
+        lastSweepNanos = nowNanos;
+        long budget = table.capacity() * elapsed / sweepPeriodNanos + 1;
+        table.sweep(FlowClock.seconds(), budget, refresh);
     }
 
     private void tooBig(MemorySegment inner, PacketParser parser) {

@@ -17,6 +17,10 @@ import java.util.logging.Logger;
  * into it, and each thread forwards its queue's packets GUE-encapsulated to the backends. Closing the queues
  * removes the device and, with it, the route. Linux with CAP_NET_ADMIN and CAP_NET_RAW only.
  *
+ * <p>Each packet thread owns a share of the listener's flow table ({@code maxEntries / threads}). With flow sync
+ * the route to the VIP (which is what the node announces) is added only once the node has pulled its peers' flows
+ * ({@link #announce}), so it never receives a packet it cannot place.
+ *
  * <p>Threading: lifecycle on the control thread; one packet thread per queue.
  */
 public final class PacketListener implements ProxyListener {
@@ -31,11 +35,24 @@ public final class PacketListener implements ProxyListener {
     private final List<RawIpv4Socket> sockets = new ArrayList<>();
     private final List<PacketForwarder> forwarders = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
+    private final List<io.l4mesh.node.flow.FlowTable> tables = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final io.l4mesh.node.flow.FlowSync sync;
+    private final boolean announceOnBind;
+    private io.l4mesh.node.flow.ListenerFlows flows;
     private InetSocketAddress vip;
+    private String dev;
+    private volatile boolean announced;
 
-    public PacketListener(ListenerRuntime runtime, PacketConfig config) {
+    /**
+     * @param sync           the node's flow sync, or null
+     * @param announceOnBind route the VIP at once (else on {@link #announce})
+     */
+    public PacketListener(ListenerRuntime runtime, PacketConfig config, io.l4mesh.node.flow.FlowSync sync,
+                          boolean announceOnBind) {
         this.runtime = runtime;
         this.config = config;
+        this.sync = sync;
+        this.announceOnBind = announceOnBind;
         runtime.packets(counters);
     }
 
@@ -48,7 +65,7 @@ public final class PacketListener implements ProxyListener {
                 queues.add(Tun.open(config.tun(), n > 1));
                 sockets.add(RawIpv4Socket.open());
             }
-            String dev = queues.get(0).name();
+            dev = queues.get(0).name();
             boolean v6 = vip.getAddress() instanceof java.net.Inet6Address;
             Path v6off = Path.of("/proc/sys/net/ipv6/conf", dev, "disable_ipv6");
             if (Files.exists(v6off)) {
@@ -61,28 +78,86 @@ public final class PacketListener implements ProxyListener {
                 Log.info(LOG, "packet.forwarding_enabled", "listener", runtime.name(), "family", v6 ? "ipv6" : "ipv4");
             }
             Commands.ip("link", "set", dev, "txqueuelen", Integer.toString(TX_QUEUE_LEN), "up");
-            String host = vip.getAddress().getHostAddress();
-            int scope = host.indexOf('%');
-            host = scope < 0 ? host : host.substring(0, scope);
-            if (v6) {
-                Commands.ip("-6", "route", "replace", host + "/128", "dev", dev);
-            } else {
-                Commands.ip("route", "replace", host + "/32", "dev", dev);
-            }
         } catch (Exception e) {
             stopAccepting();
             throw e;
         }
+        io.l4mesh.node.config.FlowTableConfig ft = config.flowTable();
+        int[] timeouts = ft.timeouts(runtime.config().protocol());
+        long share = Math.max(1, ft.maxEntries() / n);
+        if (sync != null) {
+            flows = sync.register(runtime.name(), ft.maxEntries(), timeouts, n);
+        }
+        // an active flow is re-announced to the peers every third of its timeout, so their copies never lapse
+        int refresh = Math.max(1, Math.min(timeouts[io.l4mesh.node.flow.FlowTable.ESTABLISHED],
+            timeouts[io.l4mesh.node.flow.FlowTable.CLOSING]) / 3);
         Encapsulator encap = encapsulator(runtime.pool().settings().encapsulation());
         for (int i = 0; i < n; i++) {
+            io.l4mesh.node.flow.FlowTable table = new io.l4mesh.node.flow.FlowTable(share, timeouts, false);
+            tables.add(table);
             PacketForwarder f = new PacketForwarder(queues.get(i), sockets.get(i), runtime::pool, vip.getPort(),
-                runtime.config().protocol().number(), encap, counters, config.fabricMtu());
+                runtime.config().protocol().number(), encap, counters, config.fabricMtu(), table, flows, i, refresh);
             forwarders.add(f);
             threads.add(Thread.ofPlatform().name("l4mesh-packet-" + runtime.name() + "-" + i).daemon().start(f));
         }
-        Log.info(LOG, "packet.listening", "listener", runtime.name(), "vip", vip, "tun", queues.get(0).name(),
+        if (announceOnBind) {
+            try {
+                announce();
+            } catch (Exception e) {
+                stopAccepting();
+                throw e;
+            }
+        }
+        Log.info(LOG, "packet.listening", "listener", runtime.name(), "vip", vip, "tun", dev,
             "queues", n, "encapsulation", runtime.pool().settings().encapsulation(), "fabric_mtu",
-            config.fabricMtu());
+            config.fabricMtu(), "flow_table", ft.maxEntries(), "flow_sync", sync != null, "announced", announced);
+    }
+
+    /** Routes the VIP into the TUN device: from now on the node attracts (and its BGP speaker announces) it. */
+    public void announce() throws Exception {
+        if (announced || dev == null) {
+            return;
+        }
+        String host = vip.getAddress().getHostAddress();
+        int scope = host.indexOf('%');
+        host = scope < 0 ? host : host.substring(0, scope);
+        if (vip.getAddress() instanceof java.net.Inet6Address) {
+            Commands.ip("-6", "route", "replace", host + "/128", "dev", dev);
+        } else {
+            Commands.ip("route", "replace", host + "/32", "dev", dev);
+        }
+        announced = true;
+    }
+
+    public boolean announced() {
+        return announced;
+    }
+
+    /** Flow-table totals over the packet threads' tables (read from another thread: recent, not exact). */
+    public long flowEntries() {
+        long n = 0;
+        for (io.l4mesh.node.flow.FlowTable t : List.copyOf(tables)) {
+            n += t.size();
+        }
+        return n;
+    }
+
+    /** Evictions by reason ({@code expired}, {@code pressure}) over the packet threads' tables. */
+    public long flowEvictions(String reason) {
+        long n = 0;
+        for (io.l4mesh.node.flow.FlowTable t : List.copyOf(tables)) {
+            n += reason.equals("expired") ? t.evictedExpired() : t.evictedPressure();
+        }
+        return n;
+    }
+
+    /** This listener's part of flow sync, or null. */
+    public io.l4mesh.node.flow.ListenerFlows flows() {
+        return flows;
+    }
+
+    public long flowCapacity() {
+        return config.flowTable().maxEntries();
     }
 
     /** The pool's encapsulation, built once per bind. */
@@ -105,6 +180,14 @@ public final class PacketListener implements ProxyListener {
         }
         queues.forEach(Tun::close);
         sockets.forEach(RawIpv4Socket::close);
+        announced = false;
+        if (flows != null) {
+            sync.retire(flows);
+            flows = null;
+        }
+        List<io.l4mesh.node.flow.FlowTable> closing = List.copyOf(tables);
+        tables.clear();
+        closing.forEach(io.l4mesh.node.flow.FlowTable::close);
         forwarders.clear();
         threads.clear();
         queues.clear();

@@ -23,6 +23,7 @@ public final class BackendRuntime {
     private final InetSocketAddress socketAddress;
     /** The IPv4 address as a big-endian int for the packet path, or 0 for IPv6 backends. */
     private final int ipv4;
+    private final int flowId;
 
     private volatile int weight;
     private volatile boolean draining;
@@ -55,10 +56,27 @@ public final class BackendRuntime {
         this.ipv4 = a.length == 4 ? (a[0] & 0xFF) << 24 | (a[1] & 0xFF) << 16 | (a[2] & 0xFF) << 8 | (a[3] & 0xFF) : 0;
         this.weight = weight;
         this.draining = draining;
+        this.flowId = flowId(id);
+    }
+
+    /** Seed of {@link #flowId}: part of the flow-sync wire format, never change it. */
+    static final long FLOW_ID_SEED = 0x6C346D6573686669L;
+
+    /**
+     * A backend's name in flow tables and flow-sync messages: 32 bits of XXH64 of its id, the same on every node.
+     * Two backends of one pool with the same flow id are reported when the pool's snapshot is built.
+     */
+    public static int flowId(String id) {
+        return (int) io.l4mesh.hashring.XxHash64.hash(id, FLOW_ID_SEED);
     }
 
     public String id() {
         return id;
+    }
+
+    /** {@link #flowId(String)} of this backend's id. */
+    public int flowId() {
+        return flowId;
     }
 
     public HostPort address() {

@@ -29,6 +29,10 @@ public final class RoutingSnapshot {
     private final MaglevTable table;
     private final int[] roundRobin;
     private final int eligibleCount;
+    /** Open addressing: flow id -> backend index + 1 (0: empty), for the packet path's flow-table hits. */
+    private final int[] flowIdKeys;
+    private final int[] flowIdValues;
+    private final int flowIdCollisions;
 
     RoutingSnapshot(long version, List<BackendRuntime> sortedBackends, int tableSize, HashAlgorithm algorithm) {
         this.version = version;
@@ -43,6 +47,47 @@ public final class RoutingSnapshot {
         this.eligibleCount = eligible;
         this.table = MaglevTable.build(ring, tableSize, algorithm);
         this.roundRobin = smoothWeightedRoundRobin(backends);
+        int cap = Integer.highestOneBit(Math.max(4, backends.length * 4));
+        this.flowIdKeys = new int[cap];
+        this.flowIdValues = new int[cap];
+        int collisions = 0;
+        for (int i = 0; i < backends.length; i++) {
+            int id = backends[i].flowId();
+            int slot = mix(id) & (cap - 1);
+            while (flowIdValues[slot] != 0 && flowIdKeys[slot] != id) {
+                slot = (slot + 1) & (cap - 1);
+            }
+            if (flowIdValues[slot] != 0) {
+                collisions++;     // the first backend keeps the id; flows recorded for it cannot tell them apart
+                continue;
+            }
+            flowIdKeys[slot] = id;
+            flowIdValues[slot] = i + 1;
+        }
+        this.flowIdCollisions = collisions;
+    }
+
+    private static int mix(int x) {
+        x *= 0x9E3779B1;
+        return x ^ x >>> 16;
+    }
+
+    /** The index of the backend with this flow id, or -1 (removed, or never in this pool). No allocation. */
+    public int indexOfFlowId(int flowId) {
+        int mask = flowIdKeys.length - 1;
+        int slot = mix(flowId) & mask;
+        while (flowIdValues[slot] != 0) {
+            if (flowIdKeys[slot] == flowId) {
+                return flowIdValues[slot] - 1;
+            }
+            slot = (slot + 1) & mask;
+        }
+        return -1;
+    }
+
+    /** Backends whose flow id another backend of this pool already has (32-bit ids: about 1 in 10^4 at 1000). */
+    public int flowIdCollisions() {
+        return flowIdCollisions;
     }
 
     /** nginx's smooth weighted round robin, unrolled into one period. */

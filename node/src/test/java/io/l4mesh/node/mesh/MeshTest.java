@@ -191,7 +191,8 @@ class MeshTest {
                     return false;
                 }
                 return m.contains("l4mesh_gossip_rejected_total{node=\"n1\",reason=\"bad_mac\"}")
-                    && !m.contains("reason=\"bad_mac\"} 0.0") && !m.contains("reason=\"malformed\"} 0.0");
+                    && !m.contains("l4mesh_gossip_rejected_total{node=\"n1\",reason=\"bad_mac\"} 0.0")
+                    && !m.contains("l4mesh_gossip_rejected_total{node=\"n1\",reason=\"malformed\"} 0.0");
             });
             assertEquals(3, n1.members(), "the stranger is not a member");
             assertEquals(1, stranger.members(), "the stranger sees nobody");

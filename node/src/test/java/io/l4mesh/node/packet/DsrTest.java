@@ -403,13 +403,15 @@ class DsrTest {
         Thread node = Thread.ofPlatform().daemon().start(() -> {
             try {
                 NetNamespace.call(n, () -> {
-                    try (Tun tun = Tun.open("l4vip", false); RawIpv4Socket raw = RawIpv4Socket.open()) {
+                    try (Tun tun = Tun.open("l4vip", false); RawIpv4Socket raw = RawIpv4Socket.open();
+                         io.l4mesh.node.flow.FlowTable table = new io.l4mesh.node.flow.FlowTable(10_000,
+                             new int[] {1, 30, 900, 60}, false)) {
                         sh(n, "ip link set l4vip up; ip route add " + VIP + "/32 dev l4vip");
                         Encapsulator encap = vxlan ? new VxlanEncapsulator(VxlanEncapsulator.DEFAULT_PORT, 42,
                             VxlanEncapsulator.parseMac(io.l4mesh.node.config.EncapsulationConfig.DEFAULT_INNER_MAC))
                             : new GueEncapsulator(GueEncapsulator.DEFAULT_PORT);
                         PacketForwarder f = new PacketForwarder(tun, raw, () -> pool, PORT, 6, encap, counters,
-                            fabricMtu);
+                            fabricMtu, table, null, 0, 300);
                         forwarder.complete(f);
                         f.run();
                     }
