@@ -25,6 +25,13 @@ public final class LabCommand implements Callable<Integer> {
     @Option(names = "--clients", defaultValue = "1", description = "Clients (default 1).")
     int clients;
 
+    @Option(names = "--pool-backends", defaultValue = "0",
+        description = "Backends in the pool at start (default: all); the rest run, ready for 'l4mesh backend add'.")
+    int poolBackends;
+
+    @Option(names = "--sync", defaultValue = "on", description = "Flow-table sync between the nodes: on or off.")
+    String sync;
+
     @Option(names = "--dir", defaultValue = "/tmp/l4mesh-lab", description = "State, configs and logs.")
     Path dir;
 
@@ -33,18 +40,23 @@ public final class LabCommand implements Callable<Integer> {
         Lab lab = new Lab(dir);
         switch (action) {
             case "up" -> {
-                if (nodes < 1 || nodes > 8 || backends < 1 || backends > 8 || clients < 1 || clients > 8) {
-                    System.err.println("l4mesh lab: --nodes, --backends and --clients are 1 to 8");
+                if (nodes < 1 || nodes > 8 || backends < 1 || backends > 8 || clients < 1 || clients > 8
+                    || poolBackends < 0 || poolBackends > backends || !sync.equals("on") && !sync.equals("off")) {
+                    System.err.println("l4mesh lab: --nodes, --backends and --clients are 1 to 8, --pool-backends 0 to"
+                        + " --backends, --sync on or off");
                     return L4meshCli.EXIT_USAGE;
                 }
-                Lab.State s = lab.up(nodes, backends, clients, Lab.selfCommand());
+                Lab.State s = lab.up(new Lab.Options(nodes, backends, clients,
+                    poolBackends == 0 ? backends : poolBackends, sync.equals("on")), Lab.selfCommand());
                 System.out.printf("""
-                    l4mesh lab: %d nodes, %d backends, %d clients; VIP %s:%d (state in %s)
+                    l4mesh lab: %d nodes (one mesh, flow sync %s), %d backends (%d in the pool), %d clients;
+                      VIP %s:%d (state in %s)
                       namespaces: %s
                       try: ip netns exec l4lab-c1 %s probe %s:%d --count 20
                            ip -n l4lab-r route show %s        # one next hop per serving node
                            kill <pid of node-1 in %s>          # its route is withdrawn at once
-                    """, s.nodes(), s.backends(), s.clients(), Lab.VIP, Lab.PORT, dir, s.namespaces(),
+                    """, s.nodes(), s.sync() ? "on" : "off", s.backends(), s.poolBackends(), s.clients(), Lab.VIP,
+                    Lab.PORT, dir, s.namespaces(),
                     System.getProperty("l4mesh.launcher", "l4mesh"), Lab.VIP, Lab.PORT, Lab.VIP,
                     lab.stateFile());
                 return 0;

@@ -2,6 +2,7 @@ package io.l4mesh.node.lab;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.l4mesh.node.cli.L4meshCli;
+import io.l4mesh.node.packet.Commands;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,8 +36,34 @@ public final class Lab {
     static final String PREFIX = "l4lab-";
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /** Membership (gossip) port of every node; flow sync uses the next one. */
+    public static final int GOSSIP_PORT = 7946;
+
     /** What the lab made. */
-    public record State(List<String> namespaces, Map<String, Long> processes, int nodes, int backends, int clients) {
+    public record State(List<String> namespaces, Map<String, Long> processes, int nodes, int backends, int clients,
+                        int poolBackends, boolean sync) {
+    }
+
+    /**
+     * The lab's shape.
+     *
+     * @param poolBackends backends in the pool at start (the rest run, ready to be added with {@code l4mesh backend add})
+     * @param sync         flow-table sync between the nodes (they always form one mesh)
+     */
+    public record Options(int nodes, int backends, int clients, int poolBackends, boolean sync) {
+        public static Options of(int nodes, int backends, int clients) {
+            return new Options(nodes, backends, clients, backends, true);
+        }
+    }
+
+    /** A backend's address in the lab. */
+    public static String backendAddress(int j) {
+        return "198.18." + (40 + j) + ".2";
+    }
+
+    /** A node's address in the lab (its admin API listens on 127.0.0.1:9090 in its namespace). */
+    public static String nodeAddress(int i) {
+        return "198.18." + (20 + i) + ".2";
     }
 
     private final Path dir;
@@ -60,19 +87,25 @@ public final class Lab {
         JSON.writerWithDefaultPrettyPrinter().writeValue(stateFile().toFile(), s);
     }
 
-    /** Builds the lab (idempotent: an existing lab with the same shape is kept). */
+    /** Builds the lab with every backend in the pool and flow sync on. */
     public State up(int nodes, int backends, int clients, List<String> l4mesh) throws Exception {
+        return up(Options.of(nodes, backends, clients), l4mesh);
+    }
+
+    /** Builds the lab (idempotent: an existing lab with the same shape is kept). */
+    public State up(Options o, List<String> l4mesh) throws Exception {
         State existing = state();
         if (existing != null) {
-            if (existing.nodes() == nodes && existing.backends() == backends && existing.clients() == clients
-                && existing.namespaces().stream().allMatch(Lab::namespaceExists)) {
+            if (existing.nodes() == o.nodes() && existing.backends() == o.backends()
+                && existing.clients() == o.clients() && existing.poolBackends() == o.poolBackends()
+                && existing.sync() == o.sync() && existing.namespaces().stream().allMatch(Lab::namespaceExists)) {
                 return existing;
             }
             down();
         }
         List<String> ns = new ArrayList<>();
         Map<String, Long> procs = new LinkedHashMap<>();
-        State s = new State(ns, procs, nodes, backends, clients);
+        State s = new State(ns, procs, o.nodes(), o.backends(), o.clients(), o.poolBackends(), o.sync());
         try {
             build(s, l4mesh);
         } catch (Exception e) {
@@ -114,9 +147,13 @@ public final class Lab {
                 "0.0.0.0:" + PORT));
         }
         StringBuilder pool = new StringBuilder();
-        for (int j = 1; j <= s.backends(); j++) {
-            pool.append(pool.isEmpty() ? "" : ", ").append("198.18.").append(40 + j).append(".2:").append(PORT);
+        for (int j = 1; j <= s.poolBackends(); j++) {
+            pool.append(pool.isEmpty() ? "" : ", ").append(backendAddress(j)).append(':').append(PORT);
         }
+        Path key = dir.resolve("cluster.key");
+        byte[] secret = new byte[32];
+        new java.security.SecureRandom().nextBytes(secret);
+        Files.writeString(key, java.util.HexFormat.of().formatHex(secret) + "\n");
         for (int i = 1; i <= s.nodes(); i++) {
             String n = PREFIX + "n" + i;
             addNs(s, n);
@@ -125,20 +162,34 @@ public final class Lab {
             sh(n, "ip link set lo up; ip addr add 198.18." + (20 + i) + ".2/24 dev ln" + i
                 + "; ip route add default via 198.18." + (20 + i) + ".1");
             Path cfg = dir.resolve("node-" + i + ".yaml");
+            Path data = dir.resolve("data-n" + i);
+            Commands.deleteTree(data);     // a fresh pool ledger: the config's backends seed it
+            StringBuilder seeds = new StringBuilder();
+            for (int k = 1; k <= s.nodes(); k++) {
+                if (k != i) {
+                    seeds.append(seeds.isEmpty() ? "" : ", ").append(nodeAddress(k)).append(':').append(GOSSIP_PORT);
+                }
+            }
             Files.writeString(cfg, """
-                node: {id: lab-n%d}
+                node: {id: lab-n%d, dataDir: %s}
                 admin: {bind: 127.0.0.1:9090}
                 runtime: {shutdownGrace: 2s}
                 listeners:
                   - {name: vip, bind: "%s:%d", protocol: tcp, pool: web, mode: packet,
-                     packet: {tun: l4mvip, fabricMtu: 1600}}
+                     packet: {tun: l4mvip, fabricMtu: 1600, flowTable: {maxEntries: 100000}}}
                   - {name: vip-udp, bind: "%s:%d", protocol: udp, pool: web, mode: packet,
-                     packet: {tun: l4mudp, fabricMtu: 1600}}
+                     packet: {tun: l4mudp, fabricMtu: 1600, flowTable: {maxEntries: 100000}}}
                 pools:
                   web:
                     backends: [%s]
                     healthCheck: {interval: 500ms, timeout: 300ms, rise: 2, fall: 2}
-                """.formatted(i, VIP, PORT, UDP_VIP, UDP_PORT, pool));
+                membership:
+                  bind: %s:%d
+                  seeds: [%s]
+                  keyFile: %s
+                  flowSync: {enabled: %s, snapshotTimeout: 3s}
+                """.formatted(i, data, VIP, PORT, UDP_VIP, UDP_PORT, pool, nodeAddress(i), GOSSIP_PORT, seeds, key,
+                s.sync()));
             Path birdConf = dir.resolve("bird-n" + i + ".conf");
             Files.writeString(birdConf, """
                 router id 198.18.%d.2;
