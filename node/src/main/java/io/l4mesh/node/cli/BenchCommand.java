@@ -13,7 +13,8 @@ import picocli.CommandLine.Option;
 /** {@code l4mesh bench proxy}: l4mesh against HAProxy and nginx on loopback, one run, one table. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = "Benchmarks that print figures. 'bench maglev' (JMH) is run by the ./l4mesh launcher.",
-    subcommands = {BenchCommand.Proxy.class, BenchCommand.Packet.class})
+    subcommands = {BenchCommand.Proxy.class, BenchCommand.Packet.class, BenchCommand.Flows.class,
+        BenchCommand.Sync.class})
 public final class BenchCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -21,6 +22,102 @@ public final class BenchCommand implements Runnable {
     @Override
     public void run() {
         spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    @Command(name = "flowtable", mixinStandardHelpOptions = true,
+        description = {"The flow table on one thread: inserts/s, lookups/s (hits, misses), bytes per flow and bytes",
+            "allocated per operation, at each size; a java.util.HashMap of flow records at the first size for scale."})
+    static final class Flows implements Callable<Integer> {
+        @Option(names = "--flows", split = ",", defaultValue = "1000000,10000000",
+            description = "Table sizes (default 1000000,10000000).")
+        List<Long> flows;
+
+        @Option(names = "--json", description = "Print one JSON document.")
+        boolean json;
+
+        @Override
+        public Integer call() {
+            if (flows.stream().anyMatch(f -> f < 1000 || f > 100_000_000)) {
+                System.err.println("l4mesh bench flowtable: sizes are 1000 to 100000000");
+                return L4meshCli.EXIT_USAGE;
+            }
+            List<io.l4mesh.node.bench.FlowTableBench.Result> rs = new ArrayList<>();
+            for (long f : flows) {
+                rs.add(io.l4mesh.node.bench.FlowTableBench.flowTable(f));
+            }
+            rs.add(io.l4mesh.node.bench.FlowTableBench.hashMap((int) Math.min(flows.get(0), 5_000_000)));
+            if (json) {
+                ObjectMapper m = new ObjectMapper();
+                com.fasterxml.jackson.databind.node.ArrayNode arr = m.createArrayNode();
+                for (var r : rs) {
+                    ObjectNode n = arr.addObject();
+                    n.put("table", r.table());
+                    n.put("flows", r.flows());
+                    n.put("insertsPerSecond", Math.round(r.insertsPerSecond()));
+                    n.put("hitsPerSecond", Math.round(r.hitsPerSecond()));
+                    n.put("missesPerSecond", Math.round(r.missesPerSecond()));
+                    n.put("bytesPerFlow", Math.round(r.bytesPerFlow() * 10) / 10.0);
+                    n.put("allocatedBytesPerOp", Math.round(r.allocatedBytesPerOp() * 100) / 100.0);
+                }
+                try {
+                    System.out.println(m.writerWithDefaultPrettyPrinter().writeValueAsString(arr));
+                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                    throw new IllegalStateException(e);
+                }
+                return 0;
+            }
+            Table t = new Table("TABLE", "FLOWS", "INSERTS/s", "HITS/s", "MISSES/s", "BYTES/flow", "ALLOC B/op");
+            for (var r : rs) {
+                t.row(r.table(), Long.toString(r.flows()), String.format("%.2fM", r.insertsPerSecond() / 1e6),
+                    String.format("%.2fM", r.hitsPerSecond() / 1e6), String.format("%.2fM", r.missesPerSecond() / 1e6),
+                    String.format("%.1f", r.bytesPerFlow()), String.format("%.2f", r.allocatedBytesPerOp()));
+            }
+            java.io.PrintWriter out = new java.io.PrintWriter(System.out, true);
+            t.print(out, "");
+            out.println("(one thread; random IPv4 clients; l4mesh's table is off-heap, the HashMap's bytes are heap"
+                + " after a full GC)");
+            return 0;
+        }
+    }
+
+    @Command(name = "sync", mixinStandardHelpOptions = true,
+        description = {"Flow sync on loopback: new flows/s one node replicates to two peers, and replication lag",
+            "p50/p99 (three sync endpoints in this process)."})
+    static final class Sync implements Callable<Integer> {
+        @Option(names = "--seconds", defaultValue = "5", description = "How long to offer flows (default 5).")
+        int seconds;
+
+        @Option(names = "--max-flows", defaultValue = "3000000", description = "Stop after this many (default 3000000).")
+        long maxFlows;
+
+        @Option(names = "--rate", defaultValue = "200000000",
+            description = "maxBytesPerSecond per peer (default 200000000).")
+        long rate;
+
+        @Option(names = "--json", description = "Print one JSON document.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            if (seconds < 1 || seconds > 60 || maxFlows < 1000 || maxFlows > 20_000_000 || rate < 10_000) {
+                System.err.println("l4mesh bench sync: need 1 <= --seconds <= 60, 1000 <= --max-flows <= 20000000, "
+                    + "--rate >= 10000");
+                return L4meshCli.EXIT_USAGE;
+            }
+            io.l4mesh.node.bench.SyncBench.Result r = io.l4mesh.node.bench.SyncBench.run(seconds, rate, maxFlows);
+            if (json) {
+                System.out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(r));
+                return 0;
+            }
+            System.out.printf("""
+                offered %d new flows; peer b applied %d, peer c applied %d in %.2f s
+                replicated to 2 peers: %.0f flows/s
+                replication lag (creation to insertion on a peer): p50 %.1f ms, p99 %.1f ms (ms resolution)
+                retransmissions %d, lost %d, outbox full %d
+                """, r.offered(), r.appliedB(), r.appliedC(), r.seconds(), r.appliedPerSecond(),
+                r.p50Micros() / 1000.0, r.p99Micros() / 1000.0, r.retransmits(), r.lost(), r.outboxFull());
+            return 0;
+        }
     }
 
     @Command(name = "packet", mixinStandardHelpOptions = true,
