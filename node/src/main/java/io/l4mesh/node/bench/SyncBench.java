@@ -24,7 +24,11 @@ public final class SyncBench {
                          long p50Micros, long p99Micros, long retransmits, long lost, long outboxFull) {
     }
 
-    public static Result run(int seconds, long rateLimit, long maxFlows) throws Exception {
+    /**
+     * @param pace new flows offered per second (0: as fast as the outbox takes them, which measures throughput;
+     *             the lag then includes queueing)
+     */
+    public static Result run(int seconds, long rateLimit, long maxFlows, long pace) throws Exception {
         byte[] key = new byte[32];
         new SecureRandom().nextBytes(key);
         FlowSyncConfig cfg = new FlowSyncConfig(true, 0, rateLimit, Duration.ofSeconds(5));
@@ -54,6 +58,10 @@ public final class SyncBench {
             long offered = 0;
             long t0 = System.nanoTime();
             while (System.nanoTime() < deadline && offered < maxFlows) {
+                if (pace > 0 && offered >= (System.nanoTime() - t0) * pace / 1_000_000_000L) {
+                    Thread.onSpinWait();
+                    continue;
+                }
                 if (la.outbox(0).offer(0, 0xFFFF_0000_0000L | offered, FlowTable.ports((int) offered & 0xFFFF, 80),
                     7, FlowTable.versionNow(), FlowTable.SYN_SEEN)) {
                     offered++;

@@ -41,6 +41,7 @@ public final class BenchCommand implements Runnable {
                 System.err.println("l4mesh bench flowtable: sizes are 1000 to 100000000");
                 return L4meshCli.EXIT_USAGE;
             }
+            io.l4mesh.node.log.Log.setup(java.util.logging.Level.WARNING);
             List<io.l4mesh.node.bench.FlowTableBench.Result> rs = new ArrayList<>();
             for (long f : flows) {
                 rs.add(io.l4mesh.node.bench.FlowTableBench.flowTable(f));
@@ -94,28 +95,43 @@ public final class BenchCommand implements Runnable {
             description = "maxBytesPerSecond per peer (default 200000000).")
         long rate;
 
+        @Option(names = "--paced", defaultValue = "100000",
+            description = "New flows/s for the lag measurement (default 100000).")
+        long paceRate;
+
         @Option(names = "--json", description = "Print one JSON document.")
         boolean json;
 
         @Override
         public Integer call() throws Exception {
-            if (seconds < 1 || seconds > 60 || maxFlows < 1000 || maxFlows > 20_000_000 || rate < 10_000) {
+            if (seconds < 1 || seconds > 60 || maxFlows < 1000 || maxFlows > 20_000_000 || rate < 10_000
+                || paceRate < 1 || paceRate > 10_000_000) {
                 System.err.println("l4mesh bench sync: need 1 <= --seconds <= 60, 1000 <= --max-flows <= 20000000, "
                     + "--rate >= 10000");
                 return L4meshCli.EXIT_USAGE;
             }
-            io.l4mesh.node.bench.SyncBench.Result r = io.l4mesh.node.bench.SyncBench.run(seconds, rate, maxFlows);
+            io.l4mesh.node.log.Log.setup(java.util.logging.Level.WARNING);
+            io.l4mesh.node.bench.SyncBench.Result full = io.l4mesh.node.bench.SyncBench.run(seconds, rate, maxFlows, 0);
+            io.l4mesh.node.bench.SyncBench.Result paced = io.l4mesh.node.bench.SyncBench.run(seconds, rate,
+                Math.min(maxFlows, paceRate * seconds), paceRate);
             if (json) {
-                System.out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(r));
+                ObjectMapper m = new ObjectMapper();
+                ObjectNode root = m.createObjectNode();
+                root.set("unpaced", m.valueToTree(full));
+                root.set("paced", m.valueToTree(paced));
+                root.put("pacedFlowsPerSecond", paceRate);
+                System.out.println(m.writerWithDefaultPrettyPrinter().writeValueAsString(root));
                 return 0;
             }
-            System.out.printf("""
-                offered %d new flows; peer b applied %d, peer c applied %d in %.2f s
-                replicated to 2 peers: %.0f flows/s
-                replication lag (creation to insertion on a peer): p50 %.1f ms, p99 %.1f ms (ms resolution)
-                retransmissions %d, lost %d, outbox full %d
-                """, r.offered(), r.appliedB(), r.appliedC(), r.seconds(), r.appliedPerSecond(),
-                r.p50Micros() / 1000.0, r.p99Micros() / 1000.0, r.retransmits(), r.lost(), r.outboxFull());
+            for (var r : List.of(full, paced)) {
+                System.out.printf("""
+                    %s: offered %d new flows; peer b applied %d, peer c applied %d in %.2f s (%.0f flows/s to 2 peers)
+                      replication lag (creation to insertion on a peer): p50 %.1f ms, p99 %.1f ms (ms resolution)
+                      retransmissions %d, lost %d, outbox full %d
+                    """, r == full ? "as fast as it goes" : "paced at " + paceRate + " flows/s", r.offered(),
+                    r.appliedB(), r.appliedC(), r.seconds(), r.appliedPerSecond(), r.p50Micros() / 1000.0,
+                    r.p99Micros() / 1000.0, r.retransmits(), r.lost(), r.outboxFull());
+            }
             return 0;
         }
     }
