@@ -569,9 +569,28 @@ public final class Node implements AutoCloseable {
                 case SOURCE_IP -> s.table().slotOf(srcHash);
                 default -> -1;
             };
+            String hashed = b == null ? null : b.id();
+            String backend = hashed;
+            String placedBy = l.config().algorithm().configName();
+            if (pl instanceof io.l4mesh.node.packet.PacketListener packet) {
+                long[] rec = new long[3];
+                byte[] a = source.getAddress().getAddress();
+                java.nio.ByteBuffer k = java.nio.ByteBuffer.wrap(a.length == 4 ? new byte[16] : a);
+                long hi = a.length == 4 ? 0 : k.getLong(0);
+                long lo = a.length == 4 ? 0x0000FFFF_00000000L | (java.nio.ByteBuffer.wrap(a).getInt() & 0xFFFFFFFFL)
+                    : k.getLong(8);
+                if (packet.recorded(hi, lo, io.l4mesh.node.flow.FlowTable.ports(source.getPort(), dst.getPort()), rec)) {
+                    int idx = s.indexOfFlowId((int) rec[0]);
+                    BackendRuntime r = idx < 0 ? null : s.backendAt(idx);
+                    if (r != null && r.keepsFlows()) {
+                        backend = r.id();
+                        placedBy = "flow-table";
+                    }
+                }
+            }
             return new NodeStatus.Lookup(listenerName, p.name(), l.config().algorithm().configName(),
                 HostPort.format(source), HostPort.format(dst), l.config().protocol().name().toLowerCase(),
-                b == null ? null : b.id(), String.format("%016x", h), slot);
+                backend, String.format("%016x", h), slot, placedBy, hashed);
         });
     }
 

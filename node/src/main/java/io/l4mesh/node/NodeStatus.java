@@ -30,7 +30,15 @@ public record NodeStatus(String node, String version, long uptimeSeconds, String
     }
 
     /** The answer to "which backend would this flow go to". */
+    /**
+     * Where a flow goes.
+     *
+     * @param placedBy {@code flow-table} when a packet listener has the flow recorded (its backend wins over the
+     *                 hash), else the algorithm's name
+     * @param hashBackend the backend the algorithm alone would pick now
+     */
     public record Lookup(String listener, String pool, String algorithm, String source, String destination,
-                         String protocol, String backend, String flowHash, int slot) {
+                         String protocol, String backend, String flowHash, int slot, String placedBy,
+                         String hashBackend) {
     }
 }

@@ -38,7 +38,7 @@ public final class PacketListener implements ProxyListener {
     private final List<io.l4mesh.node.flow.FlowTable> tables = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final io.l4mesh.node.flow.FlowSync sync;
     private final boolean announceOnBind;
-    private io.l4mesh.node.flow.ListenerFlows flows;
+    private volatile io.l4mesh.node.flow.ListenerFlows flows;
     private InetSocketAddress vip;
     private String dev;
     private volatile boolean announced;
@@ -93,7 +93,9 @@ public final class PacketListener implements ProxyListener {
             timeouts[io.l4mesh.node.flow.FlowTable.CLOSING]) / 3);
         Encapsulator encap = encapsulator(runtime.pool().settings().encapsulation());
         for (int i = 0; i < n; i++) {
-            io.l4mesh.node.flow.FlowTable table = new io.l4mesh.node.flow.FlowTable(share, timeouts, false);
+            // shared: the admin API reads it ("where does this flow go"); writes are rare (a new flow, a state change,
+            // a new second in "last seen"), so the sequence lock costs the packet path little
+            io.l4mesh.node.flow.FlowTable table = new io.l4mesh.node.flow.FlowTable(share, timeouts, true);
             tables.add(table);
             PacketForwarder f = new PacketForwarder(queues.get(i), sockets.get(i), runtime::pool, vip.getPort(),
                 runtime.config().protocol().number(), encap, counters, config.fabricMtu(), table, flows, i, refresh);
@@ -149,6 +151,21 @@ public final class PacketListener implements ProxyListener {
             n += reason.equals("expired") ? t.evictedExpired() : t.evictedPressure();
         }
         return n;
+    }
+
+    /**
+     * Whether this listener has the flow recorded (its packet threads' tables, then the replica of flows peers
+     * placed): fills {@code out} as {@link io.l4mesh.node.flow.FlowTable#read} does. Any thread.
+     */
+    public boolean recorded(long srcHi, long srcLo, int ports, long[] out) {
+        int now = io.l4mesh.node.flow.FlowClock.seconds();
+        for (io.l4mesh.node.flow.FlowTable t : tables) {
+            if (t.read(srcHi, srcLo, ports, now, out)) {
+                return true;
+            }
+        }
+        io.l4mesh.node.flow.ListenerFlows f = flows;
+        return f != null && f.replica().read(srcHi, srcLo, ports, now, out);
     }
 
     /** This listener's part of flow sync, or null. */

@@ -176,7 +176,8 @@ class FlowSyncLabTest {
     }
 
     /** What a scenario did to the connections. */
-    record Outcome(int broken, long maxGapMs, long exchanges, List<String> failures, double adopted) {
+    record Outcome(int broken, long maxGapMs, long exchanges, List<String> failures, double adopted,
+                   List<String> lookupMismatches) {
     }
 
     /**
@@ -251,7 +252,24 @@ class FlowSyncLabTest {
                     adopted += metric(n, "l4mesh_flows_total\\{[^}]*event=\"adopted\"[^}]*listener=\"vip\"[^}]*}");
                 }
             }
-            return new Outcome(failures.size(), maxGap, exchanges, failures, adopted);
+            // "where does this flow go" on a survivor answers from the flow table: the connection's real backend
+            List<String> mismatches = new ArrayList<>();
+            int survivor = nodes.get(0);
+            for (Conn c : conns.subList(0, 20)) {
+                String body = admin(survivor, "GET", "/lookup?listener=vip&src=198.18.11.2:"
+                    + c.socket.getLocalPort(), null);
+                Matcher b = Pattern.compile("\"backend\" ?: ?\"([^\"]+)\"").matcher(body);
+                Matcher by = Pattern.compile("\"placedBy\" ?: ?\"([^\"]+)\"").matcher(body);
+                String backendId = b.find() ? b.group(1) : "?";
+                String placedBy = by.find() ? by.group(1) : "?";
+                // backend ids are addresses; the demo backends answer with their names (backend-j at 198.18.4j.2)
+                String expected = c.backend == null ? "?" : Lab.backendAddress(
+                    Integer.parseInt(c.backend.substring("backend-".length()))) + ":" + Lab.PORT;
+                if (!backendId.equals(expected) || !placedBy.equals("flow-table")) {
+                    mismatches.add("c" + c.id + " on " + expected + ": lookup says " + backendId + " by " + placedBy);
+                }
+            }
+            return new Outcome(failures.size(), maxGap, exchanges, failures, adopted, mismatches);
         } finally {
             stop.set(true);
             for (Conn c : conns) {
@@ -278,6 +296,7 @@ class FlowSyncLabTest {
             assertEquals(List.of(), killed.failures(), "connections broken with flow sync on");
             assertTrue(killed.adopted() > 0, "the survivors took over flows they learnt from their peers");
             assertTrue(killed.maxGapMs() < 5000, "stall " + killed.maxGapMs() + " ms");
+            assertEquals(List.of(), killed.lookupMismatches(), "lookups on a survivor name each flow's backend");
             awaitHops(lab, 2);
             Outcome hung = scenario(lab, List.of(1, 2), new int[] {5, 6}, 2, "STOP", 6);
             System.out.printf("flowsync lab (sync on, SIGSTOP): %d of %d connections broke, longest stall %d ms, "
