@@ -572,20 +572,18 @@ public final class Node implements AutoCloseable {
             String hashed = b == null ? null : b.id();
             String backend = hashed;
             String placedBy = l.config().algorithm().configName();
-            if (pl instanceof io.l4mesh.node.packet.PacketListener packet) {
-                long[] rec = new long[3];
-                byte[] a = source.getAddress().getAddress();
-                java.nio.ByteBuffer k = java.nio.ByteBuffer.wrap(a.length == 4 ? new byte[16] : a);
-                long hi = a.length == 4 ? 0 : k.getLong(0);
-                long lo = a.length == 4 ? 0x0000FFFF_00000000L | (java.nio.ByteBuffer.wrap(a).getInt() & 0xFFFFFFFFL)
-                    : k.getLong(8);
-                if (packet.recorded(hi, lo, io.l4mesh.node.flow.FlowTable.ports(source.getPort(), dst.getPort()), rec)) {
-                    int idx = s.indexOfFlowId((int) rec[0]);
-                    BackendRuntime r = idx < 0 ? null : s.backendAt(idx);
-                    if (r != null && r.keepsFlows()) {
-                        backend = r.id();
-                        placedBy = "flow-table";
-                    }
+            long[] rec = new long[3];
+            long hi = io.l4mesh.node.flow.FlowTable.keyHi(src);
+            long lo = io.l4mesh.node.flow.FlowTable.keyLo(src);
+            int ports = io.l4mesh.node.flow.FlowTable.ports(source.getPort(), dst.getPort());
+            boolean recorded = pl instanceof io.l4mesh.node.packet.PacketListener packet
+                ? packet.recorded(hi, lo, ports, rec) : l.recordedFlow(hi, lo, ports, rec);
+            if (recorded) {
+                int idx = s.indexOfFlowId((int) rec[0]);
+                BackendRuntime r = idx < 0 ? null : s.backendAt(idx);
+                if (r != null && r.keepsFlows()) {
+                    backend = r.id();
+                    placedBy = "flow-table";
                 }
             }
             return new NodeStatus.Lookup(listenerName, p.name(), l.config().algorithm().configName(),

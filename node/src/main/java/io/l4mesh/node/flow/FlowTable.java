@@ -156,6 +156,20 @@ public final class FlowTable implements AutoCloseable {
         return (srcPort & 0xFFFF) << 16 | dstPort & 0xFFFF;
     }
 
+    /** The high key word of a client address (4 or 16 bytes, network order): IPv4 maps into IPv6's space. */
+    public static long keyHi(byte[] address) {
+        if (address.length == 4) {
+            return 0;
+        }
+        return java.nio.ByteBuffer.wrap(address).getLong(0);
+    }
+
+    /** The low key word of a client address (4 or 16 bytes): IPv4 as {@code ::ffff:a.b.c.d}. */
+    public static long keyLo(byte[] address) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(address);
+        return address.length == 4 ? 0x0000FFFF_00000000L | (b.getInt(0) & 0xFFFFFFFFL) : b.getLong(8);
+    }
+
     /** A version for a decision made now. */
     public static long versionNow() {
         return (System.currentTimeMillis() - VERSION_EPOCH_MS) & VERSION_MASK;

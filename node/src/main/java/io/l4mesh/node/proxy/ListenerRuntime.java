@@ -150,4 +150,31 @@ public final class ListenerRuntime {
     public long datagramsOutTotal() {
         return datagramsOut.sum();
     }
+
+    /** Flow tables of this listener's UDP shards (proxy mode), for "where does this flow go" answers. */
+    private final java.util.List<io.l4mesh.node.flow.FlowTable> flowTables =
+        new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    void addFlowTable(io.l4mesh.node.flow.FlowTable t) {
+        flowTables.add(t);
+    }
+
+    void removeFlowTable(io.l4mesh.node.flow.FlowTable t) {
+        flowTables.remove(t);
+    }
+
+    /** Whether a shard remembers this flow's backend (fills {@code out} like {@code FlowTable.read}). Any thread. */
+    public boolean recordedFlow(long srcHi, long srcLo, int ports, long[] out) {
+        int now = io.l4mesh.node.flow.FlowClock.seconds();
+        for (io.l4mesh.node.flow.FlowTable t : flowTables) {
+            try {
+                if (t.read(srcHi, srcLo, ports, now, out)) {
+                    return true;
+                }
+            } catch (IllegalStateException closed) {
+                // the shard closed meanwhile: it remembers nothing any more
+            }
+        }
+        return false;
+    }
 }

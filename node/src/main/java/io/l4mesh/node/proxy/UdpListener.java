@@ -39,7 +39,7 @@ public final class UdpListener implements ProxyListener {
                     .channel(transport.datagramChannel())
                     .option(ChannelOption.SO_RCVBUF, 4 * 1024 * 1024)
                     .option(ChannelOption.SO_SNDBUF, 4 * 1024 * 1024)
-                    .handler(new UdpShard(runtime, transport));
+                    .handler(new UdpShard(runtime, transport, shards));
                 if (shards > 1) {
                     b.option(EpollChannelOption.SO_REUSEPORT, true);
                 }

@@ -127,6 +127,39 @@ class UdpProxyTest {
     }
 
     @Test
+    void aClientBackAfterItsSessionExpiredReturnsToItsBackendThoughThePoolChanged() throws Exception {
+        List<UdpTestServer> s = servers(2);
+        Node node = node(s, ", idleTimeout: 300ms");
+        InetSocketAddress addr = node.listenerAddress("u");
+        List<DatagramSocket> clients = new ArrayList<>();
+        Map<DatagramSocket, String> first = new HashMap<>();
+        for (int c = 0; c < 20; c++) {
+            DatagramSocket client = client(addr);
+            clients.add(client);
+            first.put(client, ask(client, "a").split(" ")[0]);
+        }
+        Await.until(Duration.ofSeconds(5), "sessions expired", () -> {
+            try {
+                return listener(node).active() == 0;
+            } catch (Exception e) {
+                return false;
+            }
+        });
+        AdminClient api = new AdminClient(TestNodes.admin(node));
+        for (UdpTestServer extra : servers(6)) {
+            assertEquals(201, api.send("POST", "/pools/p/backends", Map.of("address", extra.address())).status());
+        }
+        int hashWouldMove = 0;
+        for (DatagramSocket client : clients) {
+            assertEquals(first.get(client), ask(client, "b").split(" ")[0], "back to its backend");
+            var lookup = api.get("/lookup?listener=u&src=127.0.0.1:" + client.getLocalPort()).json();
+            assertEquals("flow-table", lookup.path("placedBy").asText());
+            hashWouldMove += lookup.path("backend").asText().equals(lookup.path("hashBackend").asText()) ? 0 : 1;
+        }
+        assertTrue(hashWouldMove > 0, "Maglev over 8 backends would have moved some of the 20 clients");
+    }
+
+    @Test
     void boundedSessionTableRefusesAndCounts() throws Exception {
         List<UdpTestServer> s = servers(1);
         Node node = node(s, ", maxConnections: 3");
