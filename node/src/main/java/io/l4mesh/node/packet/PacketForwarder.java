@@ -144,7 +144,7 @@ public final class PacketForwarder implements Runnable {
         }
         if (n + encap.overhead() > mtu) {
             counters.tooBig.increment();
-            tooBig(inner, parser);
+            tooBig(inner, n, parser);
             return;
         }
         long hash = parser.flowHash(seed);
@@ -269,16 +269,27 @@ public final class PacketForwarder implements Runnable {
         table.sweep(FlowClock.seconds(), budget, refresh);
     }
 
-    private void tooBig(MemorySegment inner, PacketParser parser) {
+    /**
+     * Answers a packet that no longer fits the fabric: IPv4 with don't-fragment gets ICMP "fragmentation needed"
+     * (sent by the raw socket), IPv6 gets ICMPv6 "packet too big" (written into the TUN device, which hands it to the
+     * kernel to route back to the client). At most one per millisecond per thread.
+     */
+    private void tooBig(MemorySegment inner, int n, PacketParser parser) {
         long now = System.nanoTime();
-        if (parser.version() != 4 || !IcmpWriter.dontFragment(inner) || now - lastIcmpNanos < 1_000_000) {
+        if (now - lastIcmpNanos < 1_000_000) {
             return;
         }
-        lastIcmpNanos = now;
-        int len = IcmpWriter.fragmentationNeeded(icmp, inner, mtu - encap.overhead());
         try {
-            raw.send(icmp, len, IcmpWriter.source(inner));
-            counters.icmpSent.increment();
+            if (parser.version() == 6) {
+                lastIcmpNanos = now;
+                tun.write(icmp, IcmpWriter.packetTooBig(icmp, inner, n, mtu - encap.overhead()));
+                counters.icmpSent.increment();
+            } else if (IcmpWriter.dontFragment(inner)) {
+                lastIcmpNanos = now;
+                int len = IcmpWriter.fragmentationNeeded(icmp, inner, mtu - encap.overhead());
+                raw.send(icmp, len, IcmpWriter.source(inner));
+                counters.icmpSent.increment();
+            }
         } catch (IOException e) {
             counters.sendErrors.increment();
         }

@@ -113,7 +113,21 @@ class DsrTest {
         packetModeThroughL4meshRun(true);
     }
 
+    /**
+     * IPv6 over a fabric no bigger than the client's link: full-size packets no longer fit with GUE, the node answers
+     * them with ICMPv6 "packet too big" (written into its TUN device, routed back by its kernel), and the client's
+     * path MTU discovery shrinks its segments: 300 kB in one line arrive.
+     */
+    @Test
+    void ipv6PacketTooBigThroughL4meshRun() throws Exception {
+        packetModeThroughL4meshRun(true, 1500, 300_000);
+    }
+
     private void packetModeThroughL4meshRun(boolean ipv6) throws Exception {
+        packetModeThroughL4meshRun(ipv6, 1600, 0);
+    }
+
+    private void packetModeThroughL4meshRun(boolean ipv6, int fabricMtu, int bulk) throws Exception {
         Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root (netns, TUN, raw sockets)");
         Assumptions.assumeTrue(Files.exists(Path.of("/dev/net/tun")), "no /dev/net/tun here");
         Path dir = Files.createTempDirectory("l4mesh-packet");
@@ -144,12 +158,12 @@ class DsrTest {
                     protocol: tcp
                     pool: web
                     mode: packet
-                    packet: {tun: l4mvip, queues: 2, fabricMtu: 1600}
+                    packet: {tun: l4mvip, queues: 2, fabricMtu: %d}
                 pools:
                   web:
                     backends: [198.18.20.2:%d]
                     healthCheck: {interval: 500ms, timeout: 200ms}
-                """.formatted(vipBind, PORT, ipv6 ? "\"" : "", PORT));
+                """.formatted(vipBind, PORT, ipv6 ? "\"" : "", fabricMtu, PORT));
             procs.add(inNamespace(n, dir.resolve("node.log"), List.of("run", "--config", cfg.toString())));
             procs.add(inNamespace(b, dir.resolve("decap.log"), List.of("decap", "--listen", "198.18.20.2:6080",
                 "--tun", "l4decap", "--vip", vip)));
@@ -170,6 +184,7 @@ class DsrTest {
                                         continue;   // a health probe from the node
                                     }
                                     String line = Clients.readLine(s.getInputStream());
+                                    line = line != null && line.length() > 100 ? "len=" + line.length() : line;
                                     s.getOutputStream().write(("echo " + line + " from "
                                         + s.getLocalAddress().getHostAddress() + "\n").getBytes());
                                     served.set(line);
@@ -182,20 +197,27 @@ class DsrTest {
                     served.set("error " + e);
                 }
             });
+            String payload = bulk > 0 ? "x".repeat(bulk) : "hello";
             String reply = NetNamespace.call(c, () -> {
                 try (Socket s = new Socket()) {
                     s.setSoTimeout(10_000);
                     s.connect(new InetSocketAddress(vip, PORT), 5000);
-                    s.getOutputStream().write("hello\n".getBytes());
+                    s.getOutputStream().write((payload + "\n").getBytes());
                     return Clients.readLine(s.getInputStream());
                 }
             });
-            assertEquals("echo hello from " + java.net.InetAddress.getByName(vip).getHostAddress(), reply,
+            assertEquals("echo " + (bulk > 0 ? "len=" + bulk : "hello") + " from "
+                + java.net.InetAddress.getByName(vip).getHostAddress(), reply,
                 "answered by the backend, from the VIP, directly");
             backend.join(5000);
             String metrics = NetNamespace.call(n, () -> httpGet("127.0.0.1", 19990, "/metrics"));
             assertTrue(metrics.matches("(?s).*l4mesh_packets_total\\{listener=\"vip\",node=\"pn\","
                 + "result=\"forwarded\"} [1-9].*"), "forwarded packets counted");
+            if (bulk > 0) {
+                assertTrue(metrics.matches("(?s).*l4mesh_packets_total\\{listener=\"vip\",node=\"pn\","
+                    + "result=\"icmp_sent\"} [1-9].*"), "packet too big sent: " + metrics.lines()
+                    .filter(l -> l.contains("l4mesh_packets_total")).toList());
+            }
 
             procs.get(0).destroy();   // SIGTERM: the node closes its queues; the TUN and its route go away
             assertEquals(0, procs.get(0).waitFor(20, TimeUnit.SECONDS) ? procs.get(0).exitValue() : -1);
