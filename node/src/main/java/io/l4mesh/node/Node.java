@@ -601,11 +601,8 @@ public final class Node implements AutoCloseable {
     public int drainAndClose(Duration grace) {
         draining = true;
         int left = 0;
-        Mesh m = mesh;
-        if (m != null) {
-            m.close();   // peers drop this node at once rather than waiting for failure detection
-        }
         try {
+            // listeners first: a packet listener's VIP route goes with its TUN, so the router stops sending at once
             List<ListenerRuntime> runtimes = call(() -> {
                 List<ListenerRuntime> r = new ArrayList<>();
                 for (ProxyListener l : listeners.values()) {
@@ -614,6 +611,10 @@ public final class Node implements AutoCloseable {
                 }
                 return r;
             });
+            Mesh m = mesh;
+            if (m != null) {
+                m.close();   // peers drop this node at once rather than waiting for failure detection
+            }
             Log.info(LOG, "node.draining", "grace", grace, "open", openFlows(runtimes));
             long deadline = System.nanoTime() + grace.toNanos();
             while ((left = openFlows(runtimes)) > 0 && System.nanoTime() < deadline) {

@@ -32,6 +32,8 @@ public final class Lab {
     public static final int PORT = 8080;
     /** A second VIP, UDP, for the packet benchmark: its own TUN on every node. */
     public static final String UDP_VIP = "198.18.100.2";
+    /** The TCP service on an IPv6 VIP (fd00::/8 inside the lab): clients and router speak IPv6, the fabric IPv4. */
+    public static final String VIP6 = "fd00:100::1";
     public static final int UDP_PORT = 9000;
     static final String PREFIX = "l4lab-";
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -121,30 +123,35 @@ public final class Lab {
         Files.createDirectories(dir);
         String r = PREFIX + "r";
         addNs(s, r);
-        sh(r, "ip link set lo up; sysctl -qw net.ipv4.ip_forward=1;"
-            + " sysctl -qw net.ipv4.fib_multipath_hash_policy=3 net.ipv4.fib_multipath_hash_fields=0x0037 || true");
+        sh(r, "ip link set lo up; sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1;"
+            + " sysctl -qw net.ipv4.fib_multipath_hash_policy=3 net.ipv4.fib_multipath_hash_fields=0x0037 || true;"
+            + " sysctl -qw net.ipv6.fib_multipath_hash_policy=3 net.ipv6.fib_multipath_hash_fields=0x0037 || true");
         StringBuilder bgp = new StringBuilder();
         for (int i = 1; i <= s.clients(); i++) {
             String c = PREFIX + "c" + i;
             addNs(s, c);
             link(r, "rc" + i, c, "lc" + i, 1500);
-            sh(r, "ip addr add 198.18." + (10 + i) + ".1/24 dev rc" + i);
+            sh(r, "ip addr add 198.18." + (10 + i) + ".1/24 dev rc" + i + "; ip -6 addr add fd00:" + (10 + i)
+                + "::1/64 dev rc" + i + " nodad");
             sh(c, "ip link set lo up; ip addr add 198.18." + (10 + i) + ".2/24 dev lc" + i
-                + "; ip route add default via 198.18." + (10 + i) + ".1");
+                + "; ip route add default via 198.18." + (10 + i) + ".1; ip -6 addr add fd00:" + (10 + i)
+                + "::2/64 dev lc" + i + " nodad; ip -6 route add default via fd00:" + (10 + i) + "::1");
         }
         for (int j = 1; j <= s.backends(); j++) {
             String b = PREFIX + "b" + j;
             addNs(s, b);
             link(r, "rb" + j, b, "lb" + j, 1600);
-            sh(r, "ip addr add 198.18." + (40 + j) + ".1/24 dev rb" + j);
+            sh(r, "ip addr add 198.18." + (40 + j) + ".1/24 dev rb" + j + "; ip -6 addr add fd00:" + (40 + j)
+                + "::1/64 dev rb" + j + " nodad");
             sh(b, "ip link set lo up; ip addr add 198.18." + (40 + j) + ".2/24 dev lb" + j
-                + "; ip route add default via 198.18." + (40 + j) + ".1;"
+                + "; ip route add default via 198.18." + (40 + j) + ".1; ip -6 addr add fd00:" + (40 + j)
+                + "::2/64 dev lb" + j + " nodad; ip -6 route add default via fd00:" + (40 + j) + "::1;"
                 + " sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0"
                 + " net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2");
             start(s, b, "decap-" + j, l4mesh, List.of("decap", "--listen", "198.18." + (40 + j) + ".2:6080",
-                "--tun", "l4mdecap", "--vip", VIP, "--vip", UDP_VIP));
+                "--tun", "l4mdecap", "--vip", VIP, "--vip", UDP_VIP, "--vip", VIP6));
             start(s, b, "backend-" + j, l4mesh, List.of("demo-backend", "--name", "backend-" + j, "--bind",
-                "0.0.0.0:" + PORT));
+                "[::]:" + PORT));
         }
         StringBuilder pool = new StringBuilder();
         for (int j = 1; j <= s.poolBackends(); j++) {
@@ -158,9 +165,11 @@ public final class Lab {
             String n = PREFIX + "n" + i;
             addNs(s, n);
             link(r, "rn" + i, n, "ln" + i, 1600);
-            sh(r, "ip addr add 198.18." + (20 + i) + ".1/24 dev rn" + i);
+            sh(r, "ip addr add 198.18." + (20 + i) + ".1/24 dev rn" + i + "; ip -6 addr add fd00:" + (20 + i)
+                + "::1/64 dev rn" + i + " nodad");
             sh(n, "ip link set lo up; ip addr add 198.18." + (20 + i) + ".2/24 dev ln" + i
-                + "; ip route add default via 198.18." + (20 + i) + ".1");
+                + "; ip route add default via 198.18." + (20 + i) + ".1; ip -6 addr add fd00:" + (20 + i)
+                + "::2/64 dev ln" + i + " nodad; ip -6 route add default via fd00:" + (20 + i) + "::1");
             Path cfg = dir.resolve("node-" + i + ".yaml");
             Path data = dir.resolve("data-n" + i);
             Commands.deleteTree(data);     // a fresh pool ledger: the config's backends seed it
@@ -179,6 +188,8 @@ public final class Lab {
                      packet: {tun: l4mvip, fabricMtu: 1600, flowTable: {maxEntries: 100000}}}
                   - {name: vip-udp, bind: "%s:%d", protocol: udp, pool: web, mode: packet,
                      packet: {tun: l4mudp, fabricMtu: 1600, flowTable: {maxEntries: 100000}}}
+                  - {name: vip6, bind: "[%s]:%d", protocol: tcp, pool: web, mode: packet,
+                     packet: {tun: l4mvip6, fabricMtu: 1600, flowTable: {maxEntries: 100000}}}
                 pools:
                   web:
                     backends: [%s]
@@ -188,8 +199,8 @@ public final class Lab {
                   seeds: [%s]
                   keyFile: %s
                   flowSync: {enabled: %s, snapshotTimeout: 3s}
-                """.formatted(i, data, VIP, PORT, UDP_VIP, UDP_PORT, pool, nodeAddress(i), GOSSIP_PORT, seeds, key,
-                s.sync()));
+                """.formatted(i, data, VIP, PORT, UDP_VIP, UDP_PORT, VIP6, PORT, pool, nodeAddress(i), GOSSIP_PORT,
+                seeds, key, s.sync()));
             Path birdConf = dir.resolve("bird-n" + i + ".conf");
             Files.writeString(birdConf, """
                 router id 198.18.%d.2;
@@ -204,22 +215,38 @@ public final class Lab {
                   ipv4 { import none; export filter { if net ~ [ %s/32, %s/32 ] then accept; reject; };
                          next hop self; };
                 }
-                """.formatted(20 + i, VIP, UDP_VIP, 20 + i, VIP, UDP_VIP));
+                protocol kernel kernel6 {
+                  learn; scan time 1;
+                  ipv6 { import filter { if net ~ [ %s/128 ] then accept; reject; }; export none; };
+                }
+                protocol bgp upstream6 {
+                  local as 65001; neighbor fd00:%d::1 as 65000;
+                  hold time 3; keepalive time 1; connect retry time 1; error wait time 1, 5;
+                  ipv6 { import none; export filter { if net ~ [ %s/128 ] then accept; reject; }; next hop self; };
+                }
+                """.formatted(20 + i, VIP, UDP_VIP, 20 + i, VIP, UDP_VIP, VIP6, 20 + i, VIP6));
             bird(s, n, "bird-n" + i, birdConf);
             start(s, n, "node-" + i, l4mesh, List.of("run", "--config", cfg.toString()));
             start(s, n, "announce-" + i, l4mesh, List.of("announce", "--vip", VIP + "=l4mvip", "--vip",
-                UDP_VIP + "=l4mudp"));
+                UDP_VIP + "=l4mudp", "--vip", VIP6 + "=l4mvip6"));
             bgp.append("protocol bgp n").append(i).append(" from node { neighbor 198.18.").append(20 + i)
                 .append(".2 as 65001; }\n");
+            bgp.append("protocol bgp n").append(i).append("v6 from node6 { neighbor fd00:").append(20 + i)
+                .append("::2 as 65001; }\n");
         }
         Path routerConf = dir.resolve("bird-r.conf");
         Files.writeString(routerConf, """
             router id 198.18.0.1;
             protocol device { }
             protocol kernel { ipv4 { export all; }; merge paths on limit 16; }
+            protocol kernel kernel6 { ipv6 { export all; }; merge paths on limit 16; }
             template bgp node {
               local as 65000; hold time 3; keepalive time 1; connect retry time 1; error wait time 1, 5;
               ipv4 { import all; export none; };
+            }
+            template bgp node6 {
+              local as 65000; hold time 3; keepalive time 1; connect retry time 1; error wait time 1, 5;
+              ipv6 { import all; export none; };
             }
             """ + bgp);
         bird(s, r, "bird-r", routerConf);
@@ -302,9 +329,10 @@ public final class Lab {
         return vipNextHops(VIP);
     }
 
-    /** The router's next hops (nodes) for a VIP. */
+    /** The router's next hops (nodes) for a VIP (IPv4 or IPv6). */
     public List<String> vipNextHops(String vip) throws Exception {
-        String out = run(List.of("ip", "-n", PREFIX + "r", "route", "show", vip + "/32"));
+        boolean v6 = vip.contains(":");
+        String out = run(List.of("ip", v6 ? "-6" : "-4", "-n", PREFIX + "r", "route", "show", vip + (v6 ? "/128" : "/32")));
         List<String> hops = new ArrayList<>();
         for (String line : out.split("\n")) {
             if (line.contains(" via ")) {

@@ -87,8 +87,12 @@ class LabTest {
                 return new String(s.getInputStream().readAllBytes());
             }
         });
-        Matcher m = Pattern.compile("l4mesh_packets_total\\{[^}]*result=\"forwarded\"} ([0-9.]+)").matcher(metrics);
-        return m.find() ? (long) Double.parseDouble(m.group(1)) : -1;
+        Matcher m = Pattern.compile("l4mesh_packets_total\\{[^}]*result=\"forwarded\"} ([0-9.E]+)").matcher(metrics);
+        long sum = 0;
+        while (m.find()) {
+            sum += (long) Double.parseDouble(m.group(1));
+        }
+        return sum;
     }
 
     /** A node whose pool has no healthy backend fails its self-check, and its announcer withdraws the VIP. */
@@ -229,29 +233,36 @@ class LabTest {
                 demo.onExit().get(10, TimeUnit.SECONDS);
             }
             long size = 2L << 20;
-            java.util.concurrent.atomic.AtomicReference<byte[]> got = new java.util.concurrent.atomic.AtomicReference<>();
-            java.util.concurrent.atomic.AtomicReference<byte[]> sentBack = new java.util.concurrent.atomic.AtomicReference<>();
+            // each bulk connection's {received from the client, sent back}
+            java.util.concurrent.BlockingQueue<byte[][]> served = new java.util.concurrent.LinkedBlockingQueue<>();
+            // the two bulk transfers (IPv4, IPv6); later client connections are accepted and closed
+            java.util.concurrent.atomic.AtomicInteger bulkLeft = new java.util.concurrent.atomic.AtomicInteger(2);
             for (int b = 1; b <= 2; b++) {
                 String bn = "l4lab-b" + b;
                 java.util.concurrent.CompletableFuture<Void> ready = new java.util.concurrent.CompletableFuture<>();
                 Thread.ofPlatform().daemon().start(() -> {
                     try {
                         NetNamespace.call(bn, () -> {
-                            // Serves until the lab goes down: the first client connection gets the bulk transfer,
-                            // the rest (and health probes) are accepted and closed.
+                            // Serves until the lab goes down: each client connection (IPv4 or IPv6) gets the bulk
+                            // transfer; health probes from the nodes are accepted and closed.
                             try (java.net.ServerSocket server = new java.net.ServerSocket(Lab.PORT, 50)) {
                                 servers.add(server);
                                 ready.complete(null);
                                 while (true) {
                                     try (Socket c = server.accept()) {
-                                        if (!c.getInetAddress().getHostAddress().equals("198.18.11.2")
-                                            || got.get() != null) {
+                                        String from = c.getInetAddress().getHostAddress();
+                                        if (!from.equals("198.18.11.2") && !from.startsWith("fd00:11:")
+                                            || bulkLeft.getAndDecrement() <= 0) {
                                             continue;
                                         }
                                         var reader = Clients.readAllAsync(c.getInputStream());
-                                        sentBack.set(Clients.writeRandom(c.getOutputStream(), size, 7));
+                                        byte[] back = Clients.writeRandom(c.getOutputStream(), size, 7);
                                         c.shutdownOutput();
-                                        got.set((byte[]) reader.get(60, TimeUnit.SECONDS)[0]);
+                                        served.add(new byte[][] {(byte[]) reader.get(60, TimeUnit.SECONDS)[0], back});
+                                    } catch (java.net.SocketException e) {
+                                        if (server.isClosed()) {
+                                            throw e;
+                                        }
                                     }
                                 }
                             } catch (IOException e) {
@@ -264,25 +275,38 @@ class LabTest {
                 });
                 ready.get(10, TimeUnit.SECONDS);
             }
-            Object[] received = NetNamespace.call("l4lab-c1", () -> {
-                try (Socket c = new Socket()) {
-                    c.setSoTimeout(30_000);
-                    c.connect(new InetSocketAddress(Lab.VIP, Lab.PORT), 5000);
-                    var reader = Clients.readAllAsync(c.getInputStream());
-                    byte[] sent = Clients.writeRandom(c.getOutputStream(), size, 6);
-                    c.shutdownOutput();
-                    Object[] r = reader.get(60, TimeUnit.SECONDS);
-                    return new Object[] {sent, r[0], r[1]};
+            Await.until(Duration.ofSeconds(30), "the IPv6 VIP announced by both nodes", () -> {
+                try {
+                    return lab.vipNextHops(Lab.VIP6).size() == 2;
+                } catch (Exception e) {
+                    return false;
                 }
             });
-            assertEquals(size, (long) received[2]);
-            Await.until(Duration.ofSeconds(30), "server finished", () -> got.get() != null);
-            org.junit.jupiter.api.Assertions.assertArrayEquals((byte[]) received[0], got.get(),
-                "client to server intact through router and node");
-            org.junit.jupiter.api.Assertions.assertArrayEquals(sentBack.get(), (byte[]) received[1],
-                "server to client intact, straight back");
-            long carried = forwarded(1) + forwarded(2);
-            System.out.printf("lab: 2 MiB each way through the router; nodes forwarded %d packets in all%n", carried);
+            for (String vip : List.of(Lab.VIP, Lab.VIP6)) {
+                long before = forwarded(1) + forwarded(2);
+                Object[] received = NetNamespace.call("l4lab-c1", () -> {
+                    try (Socket c = new Socket()) {
+                        c.setSoTimeout(30_000);
+                        c.connect(new InetSocketAddress(vip, Lab.PORT), 5000);
+                        var reader = Clients.readAllAsync(c.getInputStream());
+                        byte[] sent = Clients.writeRandom(c.getOutputStream(), size, 6);
+                        c.shutdownOutput();
+                        Object[] r = reader.get(60, TimeUnit.SECONDS);
+                        return new Object[] {sent, r[0], r[1]};
+                    }
+                });
+                assertEquals(size, (long) received[2]);
+                byte[][] server = served.poll(30, TimeUnit.SECONDS);
+                assertTrue(server != null, "the backend finished");
+                org.junit.jupiter.api.Assertions.assertArrayEquals((byte[]) received[0], server[0],
+                    "client to server intact through router and node (" + vip + ")");
+                org.junit.jupiter.api.Assertions.assertArrayEquals(server[1], (byte[]) received[1],
+                    "server to client intact, straight back (" + vip + ")");
+                long carried = forwarded(1) + forwarded(2) - before;
+                System.out.printf("lab: 2 MiB each way through the router to %s; nodes forwarded %d packets%n", vip,
+                    carried);
+                assertTrue(carried > 1000 && carried < 4000, "only the client's direction: " + carried);
+            }
 
             // A hung node (SIGSTOP) keeps its TUN, so only 'l4mesh announce' can withdraw it; SIGCONT brings it back.
             long h0 = System.nanoTime();
