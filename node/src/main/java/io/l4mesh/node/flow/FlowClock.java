@@ -7,6 +7,11 @@ public final class FlowClock {
 
     /** Seconds on the monotonic clock (only differences matter; tables keep 20 bits of it). */
     public static int seconds() {
-        return (int) (System.nanoTime() / 1_000_000_000L);
+        return seconds(System.nanoTime());
+    }
+
+    /** The same from a {@link System#nanoTime} reading the caller already has. */
+    public static int seconds(long nanoTime) {
+        return (int) (nanoTime / 1_000_000_000L);
     }
 }

@@ -56,6 +56,9 @@ public final class PacketForwarder implements Runnable {
     private final long sweepPeriodNanos;
     private final long[] replicaRead = new long[3];
     private long lastSweepNanos = System.nanoTime();
+    /** The clock read once per packet (or per idle poll): nanoseconds, and the flow tables' seconds. */
+    private long nowNanos;
+    private int nowSeconds;
     private volatile boolean running = true;
     /** Packet thread only: a buffer for ICMP errors and when the last one went. */
     private MemorySegment icmp;
@@ -110,6 +113,8 @@ public final class PacketForwarder implements Runnable {
                     }
                     continue;
                 }
+                nowNanos = System.nanoTime();
+                nowSeconds = FlowClock.seconds(nowNanos);
                 if (n > 0) {
                     forward(buf, inner, n, parser);
                 }
@@ -174,7 +179,7 @@ public final class PacketForwarder implements Runnable {
         long hi = parser.srcHi();
         long lo = parser.srcLo();
         int ports = FlowTable.ports(parser.srcPort(), parser.dstPort());
-        int now = FlowClock.seconds();
+        int now = nowSeconds;
         long slot = table.find(hi, lo, ports);
         if (slot >= 0 && table.isExpired(slot, now)) {
             table.remove(slot);
@@ -259,14 +264,13 @@ public final class PacketForwarder implements Runnable {
 
     /** Incremental expiry, paced to pass the whole table once per refresh period (and re-announce active flows). */
     private void sweep() {
-        long nowNanos = System.nanoTime();
         long elapsed = nowNanos - lastSweepNanos;
         if (elapsed < 10_000_000) {
             return;
         }
         lastSweepNanos = nowNanos;
         long budget = table.capacity() * elapsed / sweepPeriodNanos + 1;
-        table.sweep(FlowClock.seconds(), budget, refresh);
+        table.sweep(nowSeconds, budget, refresh);
     }
 
     /**
@@ -275,7 +279,7 @@ public final class PacketForwarder implements Runnable {
      * kernel to route back to the client). At most one per millisecond per thread.
      */
     private void tooBig(MemorySegment inner, int n, PacketParser parser) {
-        long now = System.nanoTime();
+        long now = nowNanos;
         if (now - lastIcmpNanos < 1_000_000) {
             return;
         }
