@@ -298,6 +298,25 @@ public final class Lab {
         s.processes().put(name, p.pid());
     }
 
+    /**
+     * Starts node {@code i} again with its config (after it died or was killed): records the new PID. It loads its
+     * saved pool, joins the mesh and pulls its peers' flows before it routes the VIPs.
+     */
+    public long restartNode(int i, List<String> l4mesh) throws Exception {
+        State s = state();
+        if (s == null || i < 1 || i > s.nodes()) {
+            throw new IllegalArgumentException("no node " + i + " in this lab");
+        }
+        Long old = s.processes().get("node-" + i);
+        if (old != null && ProcessHandle.of(old).map(ProcessHandle::isAlive).orElse(false)) {
+            throw new IllegalStateException("node " + i + " is still running (pid " + old + ")");
+        }
+        start(s, PREFIX + "n" + i, "node-" + i, l4mesh, List.of("run", "--config",
+            dir.resolve("node-" + i + ".yaml").toString()));
+        save(s);
+        return s.processes().get("node-" + i);
+    }
+
     /** Removes exactly what the recorded lab made: processes by PID, namespaces by name. */
     public void down() throws Exception {
         State s = state();

@@ -297,15 +297,74 @@ class FlowSyncLabTest {
             assertTrue(killed.adopted() > 0, "the survivors took over flows they learnt from their peers");
             assertTrue(killed.maxGapMs() < 5000, "stall " + killed.maxGapMs() + " ms");
             assertEquals(List.of(), killed.lookupMismatches(), "lookups on a survivor name each flow's backend");
-            awaitHops(lab, 2);
-            Outcome hung = scenario(lab, List.of(1, 2), new int[] {5, 6}, 2, "STOP", 6);
+
+            // node 3 comes back: it pulls its peers' flows before it routes the VIP
+            double known = metric(1, "l4mesh_flow_table_entries\\{[^}]*listener=\"vip\"[^}]*table=\"replica\"[^}]*}");
+            long t0 = System.nanoTime();
+            lab.restartNode(3, Lab.selfCommand());
+            awaitHops(lab, 3);
+            double pulled = metric(3, "l4mesh_flowsync_snapshots_total\\{[^}]*result=\"pulled\"[^}]*}");
+            double replica = metric(3, "l4mesh_flow_table_entries\\{[^}]*listener=\"vip\"[^}]*table=\"replica\"[^}]*}");
+            System.out.printf("flowsync lab: node 3 restarted and announced in %d ms with %.0f flows in its replica "
+                + "(node 1 knew %.0f)%n", (System.nanoTime() - t0) / 1_000_000, replica, known);
+            assertEquals(1, pulled, "a snapshot pulled before announcing");
+            assertTrue(replica >= CONNECTIONS, "the restarted node knows the live flows: " + replica);
+
+            Outcome hung = scenario(lab, List.of(1, 2, 3), new int[] {5, 6}, 2, "STOP", 6);
             System.out.printf("flowsync lab (sync on, SIGSTOP): %d of %d connections broke, longest stall %d ms, "
                 + "%d exchanges verified, %.0f flows adopted%n", hung.broken(), CONNECTIONS, hung.maxGapMs(),
                 hung.exchanges(), hung.adopted());
             assertEquals(List.of(), hung.failures(), "connections broken with flow sync on (hung node)");
             assertTrue(hung.maxGapMs() < 8000, "stall " + hung.maxGapMs() + " ms");
+            removedBackendsFlowsAreRehashedAndCounted();
         } finally {
             lab.down();
+        }
+    }
+
+    /**
+     * A backend leaves the pool: its flows cannot survive (a new backend resets them) and are counted as rehashed;
+     * every other connection goes on. Nodes 1 and 3 serve (node 2 may be back from its SIGSTOP).
+     */
+    private void removedBackendsFlowsAreRehashedAndCounted() throws Exception {
+        AtomicBoolean stop = new AtomicBoolean();
+        List<Thread> threads = new ArrayList<>();
+        List<Conn> conns = open(stop, threads);
+        try {
+            Thread.sleep(2000);
+            String gone = Lab.backendAddress(3) + ":" + Lab.PORT;
+            String r = admin(1, "DELETE", "/pools/web/backends/" + java.net.URLEncoder.encode(gone,
+                StandardCharsets.UTF_8), null);
+            assertTrue(r.startsWith("HTTP/1.1 200"), r);
+            Thread.sleep(3000);
+            stop.set(true);
+            for (Thread t : threads) {
+                t.join(20_000);
+            }
+            int onGone = 0;
+            List<String> wrong = new ArrayList<>();
+            for (Conn c : conns) {
+                boolean wasOnGone = "backend-3".equals(c.backend);
+                onGone += wasOnGone ? 1 : 0;
+                if (wasOnGone == (c.failure == null)) {
+                    wrong.add("c" + c.id + " on " + c.backend + ": " + c.failure);
+                }
+            }
+            double rehashed = 0;
+            for (int n = 1; n <= 3; n++) {
+                rehashed += metric(n,
+                    "l4mesh_flows_total\\{[^}]*event=\"rehashed_backend_removed\"[^}]*listener=\"vip\"[^}]*}");
+            }
+            System.out.printf("flowsync lab: backend 3 removed: %d of %d connections were on it and broke; "
+                + "%.0f flows rehashed%n", onGone, CONNECTIONS, rehashed);
+            assertTrue(onGone > 0, "some connections were on backend 3");
+            assertEquals(List.of(), wrong, "exactly the removed backend's connections break");
+            assertTrue(rehashed >= onGone, "rehashes counted: " + rehashed);
+        } finally {
+            stop.set(true);
+            for (Conn c : conns) {
+                c.socket.close();
+            }
         }
     }
 
@@ -321,6 +380,10 @@ class FlowSyncLabTest {
                 + "first: %s%n", killed.broken(), CONNECTIONS, killed.maxGapMs(),
                 killed.failures().isEmpty() ? "-" : killed.failures().get(0));
             assertTrue(killed.broken() > 0, "without sync some connections must break on this topology");
+            double nonSyn = metric(1, "l4mesh_flows_total\\{[^}]*event=\"non_syn_miss\"[^}]*listener=\"vip\"[^}]*}")
+                + metric(2, "l4mesh_flows_total\\{[^}]*event=\"non_syn_miss\"[^}]*listener=\"vip\"[^}]*}");
+            System.out.printf("flowsync lab (sync off): %.0f non-SYN misses counted on the survivors%n", nonSyn);
+            assertTrue(nonSyn > 0, "moved connections arrive as non-SYN misses, placed by hash and counted");
         } finally {
             lab.down();
         }
