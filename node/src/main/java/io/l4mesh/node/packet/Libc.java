@@ -47,6 +47,13 @@ final class Libc {
         ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
     static final MethodHandle SENDTO = bind("sendto", FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT,
         ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+    /** {@code int sendmmsg(int fd, struct mmsghdr *msgvec, unsigned int vlen, int flags)}. */
+    static final MethodHandle SENDMMSG = bind("sendmmsg", FunctionDescriptor.of(ValueLayout.JAVA_INT,
+        ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+    /** x86-64 and aarch64 (LP64): struct mmsghdr is a 56-byte msghdr and a 4-byte length, padded to 64. */
+    static final int MMSGHDR_SIZE = 64;
+    static final int IOVEC_SIZE = 16;
+    static final int SOCKADDR_IN_SIZE = 16;
     static final int AF_INET = 2;
     static final int SOCK_RAW = 3;
     static final int IPPROTO_RAW = 255;

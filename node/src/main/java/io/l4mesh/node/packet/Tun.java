@@ -109,6 +109,29 @@ public final class Tun implements AutoCloseable {
         }
     }
 
+    /**
+     * Reads one packet into {@code buf} if one is waiting, without waiting.
+     *
+     * @return its length, or -1 if none was there
+     */
+    public int readNow(MemorySegment buf) throws IOException {
+        try {
+            long n = (long) Libc.READ.invokeExact(state, fd, buf, buf.byteSize());
+            if (n >= 0) {
+                return (int) n;
+            }
+            int err = Libc.errno(state);
+            if (err != Libc.EAGAIN && err != Libc.EINTR) {
+                throw new IOException("read " + name + ": " + Libc.strerror(err));
+            }
+            return -1;
+        } catch (IOException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IOException("read " + name + ": " + t, t);
+        }
+    }
+
     /** Writes one packet (the first {@code length} bytes of {@code buf}). */
     public void write(MemorySegment buf, int length) throws IOException {
         try {
