@@ -123,6 +123,103 @@ class FlowSyncTest {
         assertEquals(0, lb.replica().size());
     }
 
+    @Test
+    void hostileBytesOnBothPortsAreDroppedAndNothingIsLost() throws Exception {
+        List<InetSocketAddress> peersOfA = new CopyOnWriteArrayList<>();
+        FlowSync a = start("a", peersOfA);
+        FlowSync b = start("b", List.of());
+        peersOfA.add(b.bound());
+        ListenerFlows la = a.register("vip", 10_000, TIMEOUTS, 1);
+        ListenerFlows lb = b.register("vip", 10_000, TIMEOUTS, 1);
+        Thread.sleep(300);
+        offer(la, 0, 1000, 3);
+        Await.until(Duration.ofSeconds(5), "b has a's flows", () -> lb.replica().size() == 1000);
+        // a valid datagram to mutate: one real entry under the cluster key
+        SyncCodec honest = new SyncCodec(KEY);
+        ByteBuffer msg = ByteBuffer.allocate(SyncCodec.MAX_DATAGRAM);
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(11);
+        long before = b.stats().dropped("auth") + b.stats().dropped("malformed") + b.stats().dropped("stale");
+        int sent = 0;
+        try (DatagramSocket s = new DatagramSocket()) {
+            for (int i = 0; i < 3000; i++) {
+                byte[] bytes;
+                if (i % 2 == 0) {
+                    bytes = new byte[rnd.nextInt(1, 1500)];
+                    rnd.nextBytes(bytes);
+                    if (bytes.length >= 8) {
+                        ByteBuffer.wrap(bytes).putInt(0, SyncCodec.MAGIC).put(4, (byte) SyncCodec.VERSION);
+                    }
+                } else {
+                    SyncCodec.header(msg, SyncCodec.DATA, 77, 5, 1000 + i, 0, System.currentTimeMillis());
+                    SyncCodec.entry(msg, ListenerFlows.listenerId("vip"), 0, 5000 + i, 1, 9, 1, 1);
+                    honest.seal(msg);
+                    bytes = java.util.Arrays.copyOf(msg.array(), msg.limit());
+                    bytes[rnd.nextInt(bytes.length)] ^= (byte) (1 << rnd.nextInt(8));   // one flipped bit
+                }
+                s.send(new DatagramPacket(bytes, bytes.length, b.bound()));
+                sent++;
+                if (i % 100 == 0) {
+                    Thread.sleep(5);    // stay well within the receiver's socket buffer
+                }
+            }
+        }
+        // a snapshot port fed garbage: refused, counted, and the port keeps serving
+        for (int i = 0; i < 20; i++) {
+            try (java.net.Socket t = new java.net.Socket()) {
+                t.connect(b.bound(), 2000);
+                byte[] junk = new byte[rnd.nextInt(1, 3000)];
+                rnd.nextBytes(junk);
+                if (i % 2 == 0) {
+                    ByteBuffer.wrap(junk).putInt(0, i % 4 == 0 ? 0x7FFFFFFF : 60);   // an absurd or a short length
+                }
+                t.getOutputStream().write(junk);
+                t.shutdownOutput();
+                t.setSoTimeout(5000);
+                t.getInputStream().readAllBytes();   // the server closes without answering
+            } catch (java.io.IOException expected) {
+                // reset by the server: fine
+            }
+        }
+        int total = sent;
+        Await.until(Duration.ofSeconds(10), "every hostile datagram dropped and counted",
+            () -> b.stats().dropped("auth") + b.stats().dropped("malformed") + b.stats().dropped("stale") - before
+                >= total);
+        assertEquals(1000, lb.replica().size(), "no hostile entry got in, no real one was lost");
+        // and the channel still works
+        offer(la, 1000, 1100, 3);
+        Await.until(Duration.ofSeconds(5), "b still replicates", () -> lb.replica().size() == 1100);
+        FlowSync d = start("d", List.of(b.bound()));
+        ListenerFlows ld = d.register("vip", 10_000, TIMEOUTS, 1);
+        assertTrue(d.pullFromAnyPeer(true), "b still serves snapshots");
+        assertEquals(1100, ld.replica().size());
+    }
+
+    @Test
+    void theRateLimitHoldsEntriesBackAndAFullOutboxIsCounted() throws Exception {
+        List<InetSocketAddress> peersOfA = new CopyOnWriteArrayList<>();
+        FlowSync a = new FlowSync("a", new InetSocketAddress("127.0.0.1", 0), KEY,
+            new FlowSyncConfig(true, 0, 20_000, Duration.ofSeconds(3)), () -> peersOfA);
+        closing.add(a);
+        FlowSync b = start("b", List.of());
+        peersOfA.add(b.bound());
+        ListenerFlows la = a.register("vip", 100_000, TIMEOUTS, 1);
+        ListenerFlows lb = b.register("vip", 100_000, TIMEOUTS, 1);
+        Thread.sleep(300);
+        int refused = 0;
+        for (int i = 0; i < 40_000; i++) {
+            if (!la.outbox(0).offer(0, 0xFFFF_0000_0000L | i, FlowTable.ports(i & 0xFFFF, 80), 1,
+                FlowTable.versionNow(), FlowTable.SYN_SEEN)) {
+                la.outboxFull();
+                refused++;
+            }
+        }
+        Thread.sleep(1000);
+        long got = lb.replica().size();
+        // 20 kB/s is about 550 entries a second (plus the first burst): far below what was offered
+        assertTrue(got > 0 && got < 3000, "entries through a 20 kB/s limit in a second: " + got);
+        assertTrue(refused > 0 && la.outboxFullTotal() == refused, "a full outbox refuses and counts: " + refused);
+    }
+
     private static void send(DatagramSocket s, ByteBuffer msg, FlowSync to) throws Exception {
         s.send(new DatagramPacket(msg.array(), msg.limit(), to.bound()));
     }
