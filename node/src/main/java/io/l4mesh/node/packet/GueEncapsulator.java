@@ -34,9 +34,17 @@ public final class GueEncapsulator implements Encapsulator {
     }
 
     @Override
-    public int encapsulate(MemorySegment buf, int innerLength, int dstIp, long flowHash) {
-        int total = OVERHEAD + innerLength;
-        Encapsulator.ipv4Udp(buf, total, dstIp, flowHash, port);
-        return total;
+    public int port() {
+        return port;
+    }
+
+    @Override
+    public int afterUdp() {
+        return 0;
+    }
+
+    @Override
+    public void writeAfterUdp(MemorySegment buf, int offset) {
+        // GUE "direct IP": the inner packet follows the UDP header at once
     }
 }

@@ -54,6 +54,15 @@ final class Libc {
     static final int MMSGHDR_SIZE = 64;
     static final int IOVEC_SIZE = 16;
     static final int SOCKADDR_IN_SIZE = 16;
+    static final MethodHandle SETSOCKOPT = bind("setsockopt", FunctionDescriptor.of(ValueLayout.JAVA_INT,
+        ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+    static final int AF_INET6 = 10;
+    static final int SOCKADDR_IN6_SIZE = 28;
+    static final int IPPROTO_UDP = 17;
+    static final int IPPROTO_IPV6 = 41;
+    static final int IPV6_CHECKSUM = 7;
+    static final int SOL_SOCKET = 1;
+    static final int SO_ATTACH_FILTER = 26;
     static final int AF_INET = 2;
     static final int SOCK_RAW = 3;
     static final int IPPROTO_RAW = 255;

@@ -44,6 +44,8 @@ public final class PacketForwarder implements Runnable {
     static final int BATCH = 32;
     private final Tun tun;
     private final RawIpv4Socket raw;
+    /** Null when this host cannot open one (no IPv6): IPv6 backends are then counted as unsupported. */
+    private final RawIpv6UdpSocket raw6;
     private final java.util.function.Supplier<PoolRuntime> pool;
     private final int vipPort;
     private final int protocol;
@@ -78,11 +80,13 @@ public final class PacketForwarder implements Runnable {
      * @param sync     the listener's flow sync, or null
      * @param index    this thread's index (its outbox)
      */
-    public PacketForwarder(Tun tun, RawIpv4Socket raw, java.util.function.Supplier<PoolRuntime> pool, int vipPort,
-                           int protocol, Encapsulator encap, PacketCounters counters, int mtu, FlowTable table,
-                           ListenerFlows sync, int index, int refreshSeconds) {
+    public PacketForwarder(Tun tun, RawIpv4Socket raw, RawIpv6UdpSocket raw6,
+                           java.util.function.Supplier<PoolRuntime> pool, int vipPort, int protocol, Encapsulator encap,
+                           PacketCounters counters, int mtu, FlowTable table, ListenerFlows sync, int index,
+                           int refreshSeconds) {
         this.tun = tun;
         this.raw = raw;
+        this.raw6 = raw6;
         this.pool = pool;
         this.vipPort = vipPort;
         this.protocol = protocol;
@@ -107,15 +111,18 @@ public final class PacketForwarder implements Runnable {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment[] bufs = new MemorySegment[BATCH];
             MemorySegment[] inners = new MemorySegment[BATCH];
+            MemorySegment[] fromUdp = new MemorySegment[BATCH];
             for (int i = 0; i < BATCH; i++) {
                 bufs[i] = arena.allocate(encap.overhead() + Tun.MAX_PACKET, 8);
                 inners[i] = bufs[i].asSlice(encap.overhead(), Tun.MAX_PACKET);
+                fromUdp[i] = bufs[i].asSlice(Encapsulator.IPV6_START);
             }
-            RawIpv4Socket.Batch batch = new RawIpv4Socket.Batch(arena, BATCH);
+            SendBatch batch4 = new SendBatch(arena, BATCH, false);
+            SendBatch batch6 = new SendBatch(arena, BATCH, true);
             PacketParser parser = new PacketParser();
             icmp = arena.allocate(IcmpWriter.MAX_LENGTH);
             while (running) {
-                int slot = batch.size();
+                int slot = batch4.size() + batch6.size();
                 int n;
                 try {
                     // wait only when nothing is queued: a queued batch goes out as soon as the TUN queue is empty
@@ -129,28 +136,39 @@ public final class PacketForwarder implements Runnable {
                 nowNanos = System.nanoTime();
                 nowSeconds = FlowClock.seconds(nowNanos);
                 if (n > 0) {
-                    forward(bufs[slot], inners[slot], n, parser, batch);
+                    forward(bufs[slot], fromUdp[slot], inners[slot], n, parser, batch4, batch6);
                 }
-                if (batch.size() > 0 && (n <= 0 || batch.full())) {
-                    flush(batch);
+                if (n <= 0 || batch4.size() + batch6.size() == BATCH) {
+                    flush(batch4, batch6);
                 }
                 sweep();
             }
-            if (batch.size() > 0) {
-                flush(batch);
-            }
+            flush(batch4, batch6);
         }
     }
 
-    private void flush(RawIpv4Socket.Batch batch) {
-        int sent = batch.size();
-        int failed;
-        try {
-            failed = raw.sendBatch(batch);
-        } catch (IOException e) {
-            failed = sent;
+    private void flush(SendBatch batch4, SendBatch batch6) {
+        int n4 = batch4.size();
+        int n6 = batch6.size();
+        if (n4 + n6 == 0) {
+            return;
         }
-        counters.forwarded.add(sent - failed);
+        int failed = 0;
+        if (n4 > 0) {
+            try {
+                failed += raw.sendBatch(batch4);
+            } catch (IOException e) {
+                failed += n4;
+            }
+        }
+        if (n6 > 0) {
+            try {
+                failed += raw6.sendBatch(batch6);
+            } catch (IOException e) {
+                failed += n6;
+            }
+        }
+        counters.forwarded.add(n4 + n6 - failed);
         counters.bytesForwarded.add(batchBytes);
         batchBytes = 0;
         if (failed > 0) {
@@ -158,8 +176,8 @@ public final class PacketForwarder implements Runnable {
         }
     }
 
-    private void forward(MemorySegment buf, MemorySegment inner, int n, PacketParser parser,
-                         RawIpv4Socket.Batch batch) {
+    private void forward(MemorySegment buf, MemorySegment fromUdp, MemorySegment inner, int n, PacketParser parser,
+                         SendBatch batch4, SendBatch batch6) {
         counters.received.increment();
         PacketParser.Verdict verdict = parser.parse(inner, n);
         switch (verdict) {
@@ -183,11 +201,6 @@ public final class PacketForwarder implements Runnable {
             counters.unsupported.increment();   // not this VIP's service
             return;
         }
-        if (n + encap.overhead() > mtu) {
-            counters.tooBig.increment();
-            tooBig(inner, n, parser);
-            return;
-        }
         long hash = parser.flowHash(seed);
         RoutingSnapshot s = pool.get().snapshot();
         int idx = place(s, hash, parser, verdict == PacketParser.Verdict.ICMP_ERROR);
@@ -195,13 +208,23 @@ public final class PacketForwarder implements Runnable {
             counters.noBackend.increment();
             return;
         }
-        int dst = s.backendAt(idx).ipv4();
-        if (dst == 0) {
-            counters.unsupported.increment();   // IPv6 outer headers: not yet
+        BackendRuntime b = s.backendAt(idx);
+        boolean v6 = b.isIpv6();
+        int overhead = v6 ? encap.overhead6() : encap.overhead();
+        if (n + overhead > mtu) {
+            counters.tooBig.increment();
+            tooBig(inner, n, parser, overhead);
             return;
         }
-        int total = encap.encapsulate(buf, n, dst, hash);
-        batch.add(buf, total, dst);      // room is guaranteed: the batch is flushed when full
+        // room is guaranteed: both batches are flushed when together they fill the buffers
+        if (!v6) {
+            batch4.add(buf, encap.encapsulate(buf, n, b.ipv4(), hash), b.ipv4());
+        } else if (raw6 != null) {
+            batch6.add(fromUdp, encap.encapsulate6(fromUdp, n, hash), b.ipv6Hi(), b.ipv6Lo());
+        } else {
+            counters.unsupported.increment();   // no IPv6 on this host
+            return;
+        }
         batchBytes += n;
     }
 
@@ -309,7 +332,7 @@ public final class PacketForwarder implements Runnable {
      * (sent by the raw socket), IPv6 gets ICMPv6 "packet too big" (written into the TUN device, which hands it to the
      * kernel to route back to the client). At most one per millisecond per thread.
      */
-    private void tooBig(MemorySegment inner, int n, PacketParser parser) {
+    private void tooBig(MemorySegment inner, int n, PacketParser parser, int overhead) {
         long now = nowNanos;
         if (now - lastIcmpNanos < 1_000_000) {
             return;
@@ -317,11 +340,11 @@ public final class PacketForwarder implements Runnable {
         try {
             if (parser.version() == 6) {
                 lastIcmpNanos = now;
-                tun.write(icmp, IcmpWriter.packetTooBig(icmp, inner, n, mtu - encap.overhead()));
+                tun.write(icmp, IcmpWriter.packetTooBig(icmp, inner, n, mtu - overhead));
                 counters.icmpSent.increment();
             } else if (IcmpWriter.dontFragment(inner)) {
                 lastIcmpNanos = now;
-                int len = IcmpWriter.fragmentationNeeded(icmp, inner, mtu - encap.overhead());
+                int len = IcmpWriter.fragmentationNeeded(icmp, inner, mtu - overhead);
                 raw.send(icmp, len, IcmpWriter.source(inner));
                 counters.icmpSent.increment();
             }

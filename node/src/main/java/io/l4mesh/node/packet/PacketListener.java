@@ -33,6 +33,7 @@ public final class PacketListener implements ProxyListener {
     private final PacketCounters counters = new PacketCounters();
     private final List<Tun> queues = new ArrayList<>();
     private final List<RawIpv4Socket> sockets = new ArrayList<>();
+    private final List<RawIpv6UdpSocket> sockets6 = new ArrayList<>();
     private final List<PacketForwarder> forwarders = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
     private final List<io.l4mesh.node.flow.FlowTable> tables = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -64,6 +65,7 @@ public final class PacketListener implements ProxyListener {
             for (int i = 0; i < n; i++) {
                 queues.add(Tun.open(config.tun(), n > 1));
                 sockets.add(RawIpv4Socket.open());
+                sockets6.add(openIpv6());
             }
             dev = queues.get(0).name();
             boolean v6 = vip.getAddress() instanceof java.net.Inet6Address;
@@ -97,7 +99,8 @@ public final class PacketListener implements ProxyListener {
             // a new second in "last seen"), so the sequence lock costs the packet path little
             io.l4mesh.node.flow.FlowTable table = new io.l4mesh.node.flow.FlowTable(share, timeouts, true);
             tables.add(table);
-            PacketForwarder f = new PacketForwarder(queues.get(i), sockets.get(i), runtime::pool, vip.getPort(),
+            PacketForwarder f = new PacketForwarder(queues.get(i), sockets.get(i), sockets6.get(i), runtime::pool,
+                vip.getPort(),
                 runtime.config().protocol().number(), encap, counters, config.fabricMtu(), table, flows, i, refresh);
             forwarders.add(f);
             threads.add(Thread.ofPlatform().name("l4mesh-packet-" + runtime.name() + "-" + i).daemon().start(f));
@@ -177,6 +180,18 @@ public final class PacketListener implements ProxyListener {
         return config.flowTable().maxEntries();
     }
 
+    /** A raw IPv6 socket for IPv6 backends, or null (logged once) where the host has no IPv6. */
+    private RawIpv6UdpSocket openIpv6() {
+        try {
+            return RawIpv6UdpSocket.open();
+        } catch (IOException e) {
+            if (sockets6.isEmpty()) {
+                Log.warn(LOG, "packet.no_ipv6", "listener", runtime.name(), "detail", e.getMessage());
+            }
+            return null;
+        }
+    }
+
     /** The pool's encapsulation, built once per bind. */
     static Encapsulator encapsulator(io.l4mesh.node.config.EncapsulationConfig c) {
         return c.type() == io.l4mesh.node.config.EncapsulationConfig.Type.VXLAN
@@ -197,6 +212,12 @@ public final class PacketListener implements ProxyListener {
         }
         queues.forEach(Tun::close);
         sockets.forEach(RawIpv4Socket::close);
+        sockets6.forEach(x -> {
+            if (x != null) {
+                x.close();
+            }
+        });
+        sockets6.clear();
         announced = false;
         if (flows != null) {
             sync.retire(flows);

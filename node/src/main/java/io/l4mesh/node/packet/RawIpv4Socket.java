@@ -55,81 +55,12 @@ public final class RawIpv4Socket implements AutoCloseable {
     }
 
     /**
-     * A batch for {@link #sendBatch}: up to {@code capacity} packets, each with its own destination, sent in one
-     * {@code sendmmsg} call. Built once per packet thread; the packets stay in the caller's buffers (no copy).
-     */
-    public static final class Batch {
-        private final MemorySegment msgs;
-        private final MemorySegment iovs;
-        private final MemorySegment addrs;
-        private final int capacity;
-        private int size;
-
-        public Batch(Arena arena, int capacity) {
-            this.capacity = capacity;
-            this.msgs = arena.allocate((long) Libc.MMSGHDR_SIZE * capacity, 8);
-            this.iovs = arena.allocate((long) Libc.IOVEC_SIZE * capacity, 8);
-            this.addrs = arena.allocate((long) Libc.SOCKADDR_IN_SIZE * capacity, 8);
-            for (int i = 0; i < capacity; i++) {
-                long m = (long) i * Libc.MMSGHDR_SIZE;
-                addrs.set(ValueLayout.JAVA_SHORT, (long) i * Libc.SOCKADDR_IN_SIZE, (short) Libc.AF_INET);
-                msgs.set(ValueLayout.ADDRESS, m, addrs.asSlice((long) i * Libc.SOCKADDR_IN_SIZE));   // msg_name
-                msgs.set(ValueLayout.JAVA_INT, m + 8, Libc.SOCKADDR_IN_SIZE);                         // msg_namelen
-                msgs.set(ValueLayout.ADDRESS, m + 16, iovs.asSlice((long) i * Libc.IOVEC_SIZE));     // msg_iov
-                msgs.set(ValueLayout.JAVA_LONG, m + 24, 1L);                                          // msg_iovlen
-            }
-        }
-
-        /** Queues a packet (its buffer must stay untouched until the batch is sent); false when full. */
-        public boolean add(MemorySegment packet, int length, int dstIp) {
-            if (size == capacity) {
-                return false;
-            }
-            long iov = (long) size * Libc.IOVEC_SIZE;
-            iovs.set(ValueLayout.ADDRESS, iov, packet);
-            iovs.set(ValueLayout.JAVA_LONG, iov + 8, length);
-            addrs.set(ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN),
-                (long) size * Libc.SOCKADDR_IN_SIZE + 4, dstIp);
-            size++;
-            return true;
-        }
-
-        public int size() {
-            return size;
-        }
-
-        public boolean full() {
-            return size == capacity;
-        }
-    }
-
-    /**
-     * Sends every packet queued in {@code batch} ({@code sendmmsg}, going on after a packet the kernel refused) and
-     * empties it.
+     * Sends every packet queued in {@code batch} (built for this family) in one {@code sendmmsg} and empties it.
      *
-     * @return packets the kernel refused (each skipped)
-     * @throws IOException when the call itself failed (the batch is emptied all the same)
+     * @return packets the kernel refused
      */
-    public int sendBatch(Batch batch) throws IOException {
-        int failed = 0;
-        int from = 0;
-        try {
-            while (from < batch.size) {
-                MemorySegment first = from == 0 ? batch.msgs : batch.msgs.asSlice((long) from * Libc.MMSGHDR_SIZE);
-                int n = (int) Libc.SENDMMSG.invokeExact(state, fd, first, batch.size - from, 0);
-                if (n <= 0) {
-                    failed++;          // the first remaining packet was refused: skip it
-                    from++;
-                } else {
-                    from += n;
-                }
-            }
-        } catch (Throwable t) {
-            throw new IOException("raw sendmmsg: " + t, t);
-        } finally {
-            batch.size = 0;
-        }
-        return failed;
+    public int sendBatch(SendBatch batch) throws IOException {
+        return batch.send(state, fd);
     }
 
     @Override

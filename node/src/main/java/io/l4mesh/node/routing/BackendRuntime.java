@@ -24,6 +24,10 @@ public final class BackendRuntime {
     /** The IPv4 address as a big-endian int for the packet path, or 0 for IPv6 backends. */
     private final int ipv4;
     private final int flowId;
+    /** The address's halves when it is IPv6 (an IPv6 backend has {@link #ipv4()} 0). */
+    private final boolean ipv6;
+    private final long ipv6Hi;
+    private final long ipv6Lo;
 
     private volatile int weight;
     private volatile boolean draining;
@@ -57,6 +61,23 @@ public final class BackendRuntime {
         this.weight = weight;
         this.draining = draining;
         this.flowId = flowId(id);
+        this.ipv6 = a.length == 16;
+        java.nio.ByteBuffer words = java.nio.ByteBuffer.wrap(a.length == 16 ? a : new byte[16]);
+        this.ipv6Hi = words.getLong(0);
+        this.ipv6Lo = words.getLong(8);
+    }
+
+    /** Whether the backend's address is IPv6. */
+    public boolean isIpv6() {
+        return ipv6;
+    }
+
+    public long ipv6Hi() {
+        return ipv6Hi;
+    }
+
+    public long ipv6Lo() {
+        return ipv6Lo;
     }
 
     /** Seed of {@link #flowId}: part of the flow-sync wire format, never change it. */
