@@ -12,14 +12,11 @@ import java.nio.ByteOrder;
  *
  * <p>Threading: one thread (its destination address and errno segments are reused).
  */
-public final class RawIpv4Socket implements AutoCloseable {
-    private final int fd;
-    private final Arena arena = Arena.ofShared();
-    private final MemorySegment state = Libc.callState(arena);
+public final class RawIpv4Socket extends RawSocket {
     private final MemorySegment sockaddr = arena.allocate(16);
 
     private RawIpv4Socket(int fd) {
-        this.fd = fd;
+        super(fd);
         sockaddr.set(ValueLayout.JAVA_SHORT, 0, (short) Libc.AF_INET);   // sin_family, host order
     }
 
@@ -52,24 +49,5 @@ public final class RawIpv4Socket implements AutoCloseable {
         } catch (Throwable t) {
             throw new IOException("raw send: " + t, t);
         }
-    }
-
-    /**
-     * Sends every packet queued in {@code batch} (built for this family) in one {@code sendmmsg} and empties it.
-     *
-     * @return packets the kernel refused
-     */
-    public int sendBatch(SendBatch batch) throws IOException {
-        return batch.send(state, fd);
-    }
-
-    @Override
-    public void close() {
-        try {
-            int ignored = (int) Libc.CLOSE.invokeExact(state, fd);
-        } catch (Throwable ignored) {
-            // Nothing useful to do about a failed close.
-        }
-        arena.close();
     }
 }

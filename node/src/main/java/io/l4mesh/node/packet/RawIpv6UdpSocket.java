@@ -14,13 +14,9 @@ import java.lang.foreign.ValueLayout;
  *
  * <p>Threading: one thread.
  */
-public final class RawIpv6UdpSocket implements AutoCloseable {
-    private final int fd;
-    private final Arena arena = Arena.ofShared();
-    private final MemorySegment state = Libc.callState(arena);
-
+public final class RawIpv6UdpSocket extends RawSocket {
     private RawIpv6UdpSocket(int fd) {
-        this.fd = fd;
+        super(fd);
     }
 
     /** Opens the socket in the calling thread's network namespace. */
@@ -67,24 +63,5 @@ public final class RawIpv6UdpSocket implements AutoCloseable {
         } catch (Throwable t) {
             throw new IOException("setsockopt: " + t, t);
         }
-    }
-
-    /**
-     * Sends every packet queued in {@code batch} (built for this family) in one {@code sendmmsg} and empties it.
-     *
-     * @return packets the kernel refused
-     */
-    public int sendBatch(SendBatch batch) throws IOException {
-        return batch.send(state, fd);
-    }
-
-    @Override
-    public void close() {
-        try {
-            int ignored = (int) Libc.CLOSE.invokeExact(state, fd);
-        } catch (Throwable ignored) {
-            // Nothing useful to do about a failed close.
-        }
-        arena.close();
     }
 }
