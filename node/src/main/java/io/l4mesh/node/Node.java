@@ -357,6 +357,9 @@ public final class Node implements AutoCloseable {
             metrics.bind(l.runtime());
             if (l instanceof io.l4mesh.node.packet.PacketListener p) {
                 metrics.bind(p);
+                if (p.runtime().config().protocol() == Protocol.TCP) {
+                    health.tunnel(p.runtime().pool().name(), p.boundAddress(), p.steering());
+                }
             }
         }
     }
@@ -489,6 +492,9 @@ public final class Node implements AutoCloseable {
             l.stopAccepting();
             metrics.unbind(l.runtime());
             metrics.unbind(l);
+            if (l instanceof io.l4mesh.node.packet.PacketListener p) {
+                health.untunnel(p.runtime().pool().name(), p.steering());
+            }
         }
         try {
             bindAll(conflicting);

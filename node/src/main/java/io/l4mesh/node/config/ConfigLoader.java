@@ -219,12 +219,16 @@ public final class ConfigLoader {
             }
             backends.add(b);
         }
-        Obj hc = p.obj("healthCheck", "enabled", "interval", "timeout", "rise", "fall");
+        Obj hc = p.obj("healthCheck", "enabled", "interval", "timeout", "rise", "fall", "through");
+        String through = hc.string("through", "direct");
+        if (!through.equals("direct") && !through.equals("tunnel")) {
+            throw new ConfigException(hc.path("through"), "'" + through + "' is not one of direct, tunnel");
+        }
         HealthCheckConfig health = new HealthCheckConfig(hc.bool("enabled", true),
             hc.duration("interval", HealthCheckConfig.DEFAULT_INTERVAL, false),
             hc.duration("timeout", HealthCheckConfig.DEFAULT_TIMEOUT, false),
             hc.integer("rise", HealthCheckConfig.DEFAULT_RISE, 1, 100),
-            hc.integer("fall", HealthCheckConfig.DEFAULT_FALL, 1, 100));
+            hc.integer("fall", HealthCheckConfig.DEFAULT_FALL, 1, 100), through.equals("tunnel"));
         if (health.timeout().compareTo(health.interval()) > 0) {
             throw new ConfigException(hc.path("timeout"), "must not exceed interval (" + health.interval() + ")");
         }

@@ -1,6 +1,7 @@
 package io.l4mesh.node.health;
 
 import io.l4mesh.node.config.HealthCheckConfig;
+import io.l4mesh.node.packet.ProbeSteering;
 import io.l4mesh.node.routing.BackendRuntime;
 import io.l4mesh.node.routing.PoolRuntime;
 import io.l4mesh.node.transport.Transport;
@@ -20,6 +21,11 @@ import java.util.concurrent.TimeUnit;
  * Probes each backend with a TCP connect every {@code interval}, failing after {@code timeout}, and reports each
  * result to the control thread ({@link PoolRuntime#onProbe}), which applies rise/fall.
  *
+ * <p>With {@code through: tunnel}, a pool behind a packet-mode VIP is probed the way clients reach it: a connect to
+ * the VIP's service from a source port that {@link ProbeSteering} maps to the backend, so the node's packet thread
+ * encapsulates the SYN to that backend and the backend answers the node directly. A backend whose decapsulation or
+ * VIP address is broken fails such a probe while its own address would still answer.
+ *
  * <p>Threading: {@link #watch} and {@link #unwatch} may be called from any thread; the probe schedule is owned by
  * the checker's single event loop.
  */
@@ -33,6 +39,27 @@ public final class HealthChecker implements AutoCloseable {
     private final Executor control;
     /** Owned by the checker's event loop. */
     private final Map<BackendRuntime, ScheduledFuture<?>> probes = new HashMap<>();
+    /** Owned by the checker's event loop: the steering whose slot each tunnel-probed backend holds. */
+    private final Map<BackendRuntime, ProbeSteering> slotsHeld = new HashMap<>();
+    /** Packet-mode VIPs by pool name, for probes through the tunnel. */
+    private final Map<String, Tunnel> tunnels = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** A pool's packet-mode VIP and its probe steering. */
+    public record Tunnel(java.net.InetSocketAddress vip, ProbeSteering steering) {
+    }
+
+    /**
+     * Probes of {@code pool} (when it asks for {@code through: tunnel}) go through this TCP VIP; the first one
+     * registered for a pool serves (probes are TCP connects). Any thread.
+     */
+    public void tunnel(String pool, java.net.InetSocketAddress vip, ProbeSteering steering) {
+        tunnels.putIfAbsent(pool, new Tunnel(vip, steering));
+    }
+
+    /** The VIP stopped: probes of {@code pool} go direct again. Any thread. */
+    public void untunnel(String pool, ProbeSteering steering) {
+        tunnels.computeIfPresent(pool, (k, t) -> t.steering() == steering ? null : t);
+    }
 
     public HealthChecker(Transport transport, Executor control) {
         this.transport = transport;
@@ -53,6 +80,10 @@ public final class HealthChecker implements AutoCloseable {
             ScheduledFuture<?> f = probes.remove(backend);
             if (f != null) {
                 f.cancel(false);
+            }
+            ProbeSteering held = slotsHeld.remove(backend);
+            if (held != null) {
+                held.release(backend.flowId());
             }
         });
     }
@@ -79,14 +110,27 @@ public final class HealthChecker implements AutoCloseable {
             schedule(pool, backend, hc.interval().toMillis());
             return;
         }
-        new Bootstrap()
+        Bootstrap b = new Bootstrap()
             .group(loop)
             .channel(transport.socketChannel())
             .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) hc.timeout().toMillis())
             .option(ChannelOption.SO_LINGER, 0)
-            .handler(NO_HANDLER)
-            .connect(backend.socketAddress())
-            .addListener((ChannelFutureListener) f -> done(pool, backend, f));
+            .handler(NO_HANDLER);
+        Tunnel t = hc.throughTunnel() ? tunnels.get(pool.name()) : null;
+        java.net.SocketAddress target = backend.socketAddress();
+        if (t != null) {
+            int slot = t.steering().slot(backend.flowId());
+            if (slot < 0) {
+                control.execute(() -> pool.onProbe(backend.id(), false, "no tunnel probe slot left"));
+                schedule(pool, backend, hc.interval().toMillis());
+                return;
+            }
+            slotsHeld.put(backend, t.steering());
+            b.option(ChannelOption.SO_REUSEADDR, true)
+                .localAddress(new java.net.InetSocketAddress(ProbeSteering.BASE_PORT + slot));
+            target = t.vip();
+        }
+        b.connect(target).addListener((ChannelFutureListener) f -> done(pool, backend, f));
         schedule(pool, backend, hc.interval().toMillis());
     }
 

@@ -193,7 +193,7 @@ public final class Lab {
                 pools:
                   web:
                     backends: [%s]
-                    healthCheck: {interval: 500ms, timeout: 300ms, rise: 2, fall: 2}
+                    healthCheck: {interval: 500ms, timeout: 300ms, rise: 2, fall: 2, through: tunnel}
                 membership:
                   bind: %s:%d
                   seeds: [%s]

@@ -17,7 +17,8 @@ public enum MetricName {
     BYTES("l4mesh.bytes", Kind.COUNTER, "Payload bytes relayed, by listener and direction (in: client to backend)"),
     PACKETS("l4mesh.packets", Kind.COUNTER,
         "Packet mode: packets read from a VIP's TUN, by listener and result (forwarded, icmp_error, fragment, "
-            + "malformed, unsupported, no_backend, too_big, send_error; icmp_sent: fragmentation-needed sent back)"),
+            + "malformed, unsupported, no_backend, too_big, send_error; icmp_sent: fragmentation-needed sent back; "
+            + "health_probe: this node's probes through the tunnel, also counted as forwarded)"),
     UDP_SESSIONS("l4mesh.udp.sessions", Kind.COUNTER, "UDP sessions created, by listener"),
     UDP_SESSIONS_ACTIVE("l4mesh.udp.sessions.active", Kind.GAUGE, "Live UDP sessions, by listener"),
     UDP_DATAGRAMS("l4mesh.udp.datagrams", Kind.COUNTER, "UDP datagrams relayed, by listener and direction"),

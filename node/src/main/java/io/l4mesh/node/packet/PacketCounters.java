@@ -27,6 +27,8 @@ public final class PacketCounters {
     final LongAdder rehashedDown = new LongAdder();
     /** New flows the full table could not record (forwarded by hash all the same). */
     final LongAdder tableFull = new LongAdder();
+    /** Health-probe packets from this node steered to the backend they test. */
+    final LongAdder probes = new LongAdder();
 
     public long received() {
         return received.sum();
@@ -92,6 +94,10 @@ public final class PacketCounters {
 
     public long tableFull() {
         return tableFull.sum();
+    }
+
+    public long probes() {
+        return probes.sum();
     }
 
     public long sendErrors() {

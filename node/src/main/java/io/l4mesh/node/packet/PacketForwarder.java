@@ -46,6 +46,8 @@ public final class PacketForwarder implements Runnable {
     private final RawIpv4Socket raw;
     /** Null when this host cannot open one (no IPv6): IPv6 backends are then counted as unsupported. */
     private final RawIpv6UdpSocket raw6;
+    /** Health probes through the tunnel (null: none). */
+    private final ProbeSteering steering;
     private final java.util.function.Supplier<PoolRuntime> pool;
     private final int vipPort;
     private final int protocol;
@@ -83,10 +85,11 @@ public final class PacketForwarder implements Runnable {
     public PacketForwarder(Tun tun, RawIpv4Socket raw, RawIpv6UdpSocket raw6,
                            java.util.function.Supplier<PoolRuntime> pool, int vipPort, int protocol, Encapsulator encap,
                            PacketCounters counters, int mtu, FlowTable table, ListenerFlows sync, int index,
-                           int refreshSeconds) {
+                           int refreshSeconds, ProbeSteering steering) {
         this.tun = tun;
         this.raw = raw;
         this.raw6 = raw6;
+        this.steering = steering;
         this.pool = pool;
         this.vipPort = vipPort;
         this.protocol = protocol;
@@ -203,7 +206,15 @@ public final class PacketForwarder implements Runnable {
         }
         long hash = parser.flowHash(seed);
         RoutingSnapshot s = pool.get().snapshot();
-        int idx = place(s, hash, parser, verdict == PacketParser.Verdict.ICMP_ERROR);
+        long probe = steering == null ? -1 : steering.probeFor(parser.srcHi(), parser.srcLo(), parser.srcPort());
+        int idx;
+        if (probe >= 0) {
+            idx = s.indexOfFlowId((int) probe);          // a health probe: to its backend, up or down, unrecorded
+            idx = idx < 0 ? MaglevTable.NO_BACKEND : idx;
+            counters.probes.increment();
+        } else {
+            idx = place(s, hash, parser, verdict == PacketParser.Verdict.ICMP_ERROR);
+        }
         if (idx == MaglevTable.NO_BACKEND) {
             counters.noBackend.increment();
             return;

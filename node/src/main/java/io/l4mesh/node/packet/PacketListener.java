@@ -41,6 +41,7 @@ public final class PacketListener implements ProxyListener {
     private final boolean announceOnBind;
     private volatile io.l4mesh.node.flow.ListenerFlows flows;
     private InetSocketAddress vip;
+    private ProbeSteering steering;
     private String dev;
     private volatile boolean announced;
 
@@ -94,6 +95,7 @@ public final class PacketListener implements ProxyListener {
         int refresh = Math.max(1, Math.min(timeouts[io.l4mesh.node.flow.FlowTable.ESTABLISHED],
             timeouts[io.l4mesh.node.flow.FlowTable.CLOSING]) / 3);
         Encapsulator encap = encapsulator(runtime.pool().settings().encapsulation());
+        steering = new ProbeSteering();
         for (int i = 0; i < n; i++) {
             // shared: the admin API reads it ("where does this flow go"); writes are rare (a new flow, a state change,
             // a new second in "last seen"), so the sequence lock costs the packet path little
@@ -101,7 +103,8 @@ public final class PacketListener implements ProxyListener {
             tables.add(table);
             PacketForwarder f = new PacketForwarder(queues.get(i), sockets.get(i), sockets6.get(i), runtime::pool,
                 vip.getPort(),
-                runtime.config().protocol().number(), encap, counters, config.fabricMtu(), table, flows, i, refresh);
+                runtime.config().protocol().number(), encap, counters, config.fabricMtu(), table, flows, i, refresh,
+                steering);
             forwarders.add(f);
             threads.add(Thread.ofPlatform().name("l4mesh-packet-" + runtime.name() + "-" + i).daemon().start(f));
         }
@@ -132,6 +135,11 @@ public final class PacketListener implements ProxyListener {
             Commands.ip("route", "replace", host + "/32", "dev", dev);
         }
         announced = true;
+    }
+
+    /** Where health probes through the tunnel are steered (after {@link #bind}). */
+    public ProbeSteering steering() {
+        return steering;
     }
 
     public boolean announced() {

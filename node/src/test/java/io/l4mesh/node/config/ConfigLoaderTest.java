@@ -120,6 +120,8 @@ class ConfigLoaderTest {
             Arguments.of("flow timeout over the clock's range", VALID.replace("pool: web}", "pool: web, mode: packet, "
                 + "packet: {flowTable: {udpTimeout: 200h}}}"),
                 "config: listeners[0].packet.flowTable.udpTimeout: must be between 1s and 524287s"),
+            Arguments.of("unknown health path", VALID.replace("rise: 1, fall: 2}", "rise: 1, fall: 2, through: wormhole}"),
+                "config: pools.web.healthCheck.through: 'wormhole' is not one of direct, tunnel"),
             Arguments.of("unknown mode", VALID.replace("pool: web}", "pool: web, mode: magic}"),
                 "config: listeners[0].mode: 'magic' is not one of proxy, packet"),
             Arguments.of("bad yaml", "listeners: [unclosed\n", null),

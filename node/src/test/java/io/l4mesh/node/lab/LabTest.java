@@ -126,6 +126,72 @@ class LabTest {
         }
     }
 
+    /**
+     * Health through the tunnel: a backend whose decapsulation dies still answers on its own address, but the node's
+     * probe of the VIP through the encapsulation fails, so the backend is marked down and takes no more flows.
+     */
+    @Test
+    void aBackendWhoseDecapsulationDiesIsMarkedDown() throws Exception {
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root (namespaces, TUN, BIRD)");
+        Assumptions.assumeTrue(Files.exists(Path.of("/dev/net/tun")), "no /dev/net/tun here");
+        Assumptions.assumeTrue(bird(), "BIRD 2 is not installed (Debian package bird2)");
+        Lab lab = new Lab(dir);
+        try {
+            Lab.State s = lab.up(1, 2, 1, Lab.selfCommand());
+            // the first probes may go direct (before the VIP's listener is up); then they go through the tunnel
+            Await.until(Duration.ofSeconds(60), "both backends up, probed through the tunnel", () -> {
+                try {
+                    return up(1, 1) && up(1, 2) && metricSum(1, "l4mesh_packets_total\\{[^}]*listener=\"vip\""
+                        + "[^}]*result=\"health_probe\"[^}]*}") > 4;
+                } catch (Exception e) {
+                    return false;
+                }
+            });
+            long t0 = System.nanoTime();
+            ProcessHandle.of(s.processes().get("decap-1")).orElseThrow().destroyForcibly();
+            Await.until(Duration.ofSeconds(15), "backend 1 marked down", () -> !up(1, 1));
+            System.out.printf("lab: backend 1's decap killed to marked down %d ms%n",
+                (System.nanoTime() - t0) / 1_000_000);
+            assertTrue(up(1, 2), "backend 2 stays up");
+            // its own address still answers: only a probe through the tunnel sees the failure
+            assertTrue(NetNamespace.call("l4lab-n1", () -> {
+                try (Socket c = new Socket()) {
+                    c.connect(new InetSocketAddress(Lab.backendAddress(1), Lab.PORT), 3000);
+                    return true;
+                }
+            }), "backend 1 still accepts on its own address");
+            for (int i = 0; i < 10; i++) {
+                assertEquals("backend-2", ask(), "new connections go to the backend that works");
+            }
+        } finally {
+            lab.down();
+        }
+    }
+
+    private static boolean up(int node, int backend) {
+        try {
+            return metricSum(node, "l4mesh_backend_up\\{[^}]*backend=\"" + Lab.backendAddress(backend).replace(".", "\\.")
+                + ":" + Lab.PORT + "\"[^}]*}") == 1;
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    private static long metricSum(int node, String regex) throws Exception {
+        String metrics = NetNamespace.call("l4lab-n" + node, () -> {
+            try (Socket s = new Socket("127.0.0.1", 9090)) {
+                s.getOutputStream().write("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".getBytes());
+                return new String(s.getInputStream().readAllBytes());
+            }
+        });
+        Matcher m = Pattern.compile(regex + " ([0-9.E]+)").matcher(metrics);
+        long sum = 0;
+        while (m.find()) {
+            sum += (long) Double.parseDouble(m.group(1));
+        }
+        return sum;
+    }
+
     private final List<java.net.ServerSocket> servers = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     @Test

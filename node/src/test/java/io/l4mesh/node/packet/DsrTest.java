@@ -455,7 +455,7 @@ class DsrTest {
                             VxlanEncapsulator.parseMac(io.l4mesh.node.config.EncapsulationConfig.DEFAULT_INNER_MAC))
                             : new GueEncapsulator(GueEncapsulator.DEFAULT_PORT);
                         PacketForwarder f = new PacketForwarder(tun, raw, null, () -> pool, PORT, 6, encap,
-                            counters, fabricMtu, table, null, 0, 300);
+                            counters, fabricMtu, table, null, 0, 300, null);
                         forwarder.complete(f);
                         f.run();
                     }
