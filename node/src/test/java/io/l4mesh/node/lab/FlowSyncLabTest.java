@@ -12,7 +12,6 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -21,7 +20,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -43,11 +41,6 @@ class FlowSyncLabTest {
     @TempDir
     Path dir;
 
-    private static void assumeLab() {
-        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root (namespaces, TUN, BIRD)");
-        Assumptions.assumeTrue(Files.exists(Path.of("/dev/net/tun")), "no /dev/net/tun here");
-        Assumptions.assumeTrue(LabTest.bird(), "BIRD 2 is not installed (Debian package bird2)");
-    }
 
     /** One long-lived connection: sends numbered lines, checks each echo and that the backend never changes. */
     static final class Conn implements Runnable {
@@ -284,7 +277,7 @@ class FlowSyncLabTest {
 
     @Test
     void withSyncNoConnectionBreaksWhenANodeDiesOrHangsDuringAPoolChange() throws Exception {
-        assumeLab();
+        LabTest.assumeLab();
         Lab lab = new Lab(dir.resolve("sync"));
         try {
             lab.up(new Lab.Options(3, 6, 1, 2, true), Lab.selfCommand());
@@ -370,7 +363,7 @@ class FlowSyncLabTest {
 
     @Test
     void withoutSyncTheSameKillBreaksConnections() throws Exception {
-        assumeLab();
+        LabTest.assumeLab();
         Lab lab = new Lab(dir.resolve("nosync"));
         try {
             lab.up(new Lab.Options(3, 4, 1, 2, false), Lab.selfCommand());

@@ -32,6 +32,13 @@ class LabTest {
     @TempDir
     Path dir;
 
+    /** Skips (with the reason) where the lab cannot run: not root, no TUN device, no BIRD 2. */
+    static void assumeLab() {
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root (namespaces, TUN, BIRD)");
+        Assumptions.assumeTrue(Files.exists(Path.of("/dev/net/tun")), "no /dev/net/tun here");
+        Assumptions.assumeTrue(bird(), "BIRD 2 is not installed (Debian package bird2)");
+    }
+
     static boolean bird() {
         return Files.isExecutable(Path.of("/usr/sbin/bird")) || Files.isExecutable(Path.of("/usr/bin/bird"));
     }
@@ -81,26 +88,13 @@ class LabTest {
     }
 
     private static long forwarded(int node) throws Exception {
-        String metrics = NetNamespace.call("l4lab-n" + node, () -> {
-            try (Socket s = new Socket("127.0.0.1", 9090)) {
-                s.getOutputStream().write("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".getBytes());
-                return new String(s.getInputStream().readAllBytes());
-            }
-        });
-        Matcher m = Pattern.compile("l4mesh_packets_total\\{[^}]*result=\"forwarded\"} ([0-9.E]+)").matcher(metrics);
-        long sum = 0;
-        while (m.find()) {
-            sum += (long) Double.parseDouble(m.group(1));
-        }
-        return sum;
+        return metricSum(node, "l4mesh_packets_total\\{[^}]*result=\"forwarded\"}");
     }
 
     /** A node whose pool has no healthy backend fails its self-check, and its announcer withdraws the VIP. */
     @Test
     void aNodeWithNoHealthyBackendWithdraws() throws Exception {
-        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root (namespaces, TUN, BIRD)");
-        Assumptions.assumeTrue(Files.exists(Path.of("/dev/net/tun")), "no /dev/net/tun here");
-        Assumptions.assumeTrue(bird(), "BIRD 2 is not installed (Debian package bird2)");
+        assumeLab();
         Lab lab = new Lab(dir);
         try {
             Lab.State s = lab.up(1, 1, 1, Lab.selfCommand());
@@ -132,9 +126,7 @@ class LabTest {
      */
     @Test
     void aBackendWhoseDecapsulationDiesIsMarkedDown() throws Exception {
-        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root (namespaces, TUN, BIRD)");
-        Assumptions.assumeTrue(Files.exists(Path.of("/dev/net/tun")), "no /dev/net/tun here");
-        Assumptions.assumeTrue(bird(), "BIRD 2 is not installed (Debian package bird2)");
+        assumeLab();
         Lab lab = new Lab(dir);
         try {
             Lab.State s = lab.up(1, 2, 1, Lab.selfCommand());
@@ -177,7 +169,8 @@ class LabTest {
         }
     }
 
-    private static long metricSum(int node, String regex) throws Exception {
+    /** The sum of the samples of a metric (regex up to the closing brace) on a lab node. */
+    static long metricSum(int node, String regex) throws Exception {
         String metrics = NetNamespace.call("l4lab-n" + node, () -> {
             try (Socket s = new Socket("127.0.0.1", 9090)) {
                 s.getOutputStream().write("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".getBytes());
@@ -196,9 +189,7 @@ class LabTest {
 
     @Test
     void ecmpSpreadsOverNodesAndAStoppedNodeIsWithdrawn() throws Exception {
-        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root (namespaces, TUN, BIRD)");
-        Assumptions.assumeTrue(Files.exists(Path.of("/dev/net/tun")), "no /dev/net/tun here");
-        Assumptions.assumeTrue(bird(), "BIRD 2 is not installed (Debian package bird2)");
+        assumeLab();
         Lab lab = new Lab(dir);
         try {
             Lab.State s = lab.up(2, 2, 1, Lab.selfCommand());
