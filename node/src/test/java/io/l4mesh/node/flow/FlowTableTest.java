@@ -79,6 +79,25 @@ class FlowTableTest {
     }
 
     @Test
+    void theSweepHandsOnEachFlowSeenSinceItLastPassedOnce() {
+        try (FlowTable t = new FlowTable(100, TIMEOUTS, false)) {
+            for (int i = 0; i < 10; i++) {
+                t.insert(0, i, 1, 100 + i, 7, FlowTable.ESTABLISHED, 50);
+            }
+            java.util.List<Integer> seen = new java.util.ArrayList<>();
+            FlowTable.Visitor v = (hi, lo, ports, backend, version, state) -> seen.add(backend);
+            t.sweep(60, t.capacity(), v);
+            assertEquals(10, seen.size(), "every new flow is active once");
+            seen.clear();
+            t.sweep(61, t.capacity(), v);
+            assertEquals(0, seen.size(), "nothing seen since");
+            t.touch(t.find(0, 3, 1), 62, FlowTable.ESTABLISHED);
+            t.sweep(63, t.capacity(), v);
+            assertEquals(java.util.List.of(103), seen, "only the flow seen again");
+        }
+    }
+
+    @Test
     void theWrappingClockStillExpires() {
         try (FlowTable t = new FlowTable(10, TIMEOUTS, false)) {
             int near = (1 << 20) - 5;
