@@ -131,27 +131,36 @@ public final class FlowSync implements AutoCloseable {
         this.selector = Selector.open();
         DatagramChannel u = null;
         ServerSocketChannel t = null;
-        try {
-            u = DatagramChannel.open();
-            u.setOption(StandardSocketOptions.SO_RCVBUF, 4 << 20);
-            u.setOption(StandardSocketOptions.SO_SNDBUF, 4 << 20);
-            u.bind(bind);
-            u.configureBlocking(false);
-            u.register(selector, SelectionKey.OP_READ);
-            t = ServerSocketChannel.open();
-            t.setOption(StandardSocketOptions.SO_REUSEADDR, true);
-            t.bind(new InetSocketAddress(bind.getAddress(), u.socket().getLocalPort()));
-            t.configureBlocking(false);
-            t.register(selector, SelectionKey.OP_ACCEPT);
-        } catch (IOException e) {
-            if (u != null) {
-                u.close();
+        // port 0 (tests): the UDP port the kernel picks may be taken for TCP; pick again a few times
+        int attempts = bind.getPort() == 0 ? 20 : 1;
+        for (int attempt = 1; ; attempt++) {
+            try {
+                u = DatagramChannel.open();
+                u.setOption(StandardSocketOptions.SO_RCVBUF, 4 << 20);
+                u.setOption(StandardSocketOptions.SO_SNDBUF, 4 << 20);
+                u.bind(bind);
+                t = ServerSocketChannel.open();
+                t.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+                t.bind(new InetSocketAddress(bind.getAddress(), u.socket().getLocalPort()));
+                u.configureBlocking(false);
+                u.register(selector, SelectionKey.OP_READ);
+                t.configureBlocking(false);
+                t.register(selector, SelectionKey.OP_ACCEPT);
+                break;
+            } catch (IOException e) {
+                if (u != null) {
+                    u.close();
+                }
+                if (t != null) {
+                    t.close();
+                }
+                if (attempt >= attempts) {
+                    selector.close();
+                    throw new IOException("flow sync cannot bind " + bind + ": " + e.getMessage(), e);
+                }
+                u = null;
+                t = null;
             }
-            if (t != null) {
-                t.close();
-            }
-            selector.close();
-            throw new IOException("flow sync cannot bind " + bind + ": " + e.getMessage(), e);
         }
         this.udp = u;
         this.tcp = t;
@@ -544,6 +553,10 @@ public final class FlowSync implements AutoCloseable {
             int r = lf.replica.upsert(b.getLong(at + 8), b.getLong(at + 16), b.getInt(at + 24), b.getInt(at + 4),
                 version, state & 3, sec);
             count(r, snapshot, state, version, nowMs);
+            if (r == FlowTable.UPDATED) {
+                propagate(lf, b.getLong(at + 8), b.getLong(at + 16), b.getInt(at + 24), b.getInt(at + 4), version,
+                    state & 3);
+            }
         }
     }
 
@@ -560,6 +573,18 @@ public final class FlowSync implements AutoCloseable {
             }
             case FlowTable.FULL -> stats.droppedFull.increment();
             default -> stats.entriesStale.increment();
+        }
+    }
+
+    /**
+     * A received decision changed a flow this node already knew: every packet thread hears of it, and one that holds
+     * the flow with an older decision takes this one. A full inbox drops it (counted as {@code full}).
+     */
+    private void propagate(ListenerFlows lf, long hi, long lo, int ports, int backend, long version, int state) {
+        for (Outbox in : lf.inboxes) {
+            if (!in.offer(hi, lo, ports, backend, version, state)) {
+                stats.droppedFull.increment();
+            }
         }
     }
 
@@ -587,6 +612,10 @@ public final class FlowSync implements AutoCloseable {
                     int r = lf.replica.upsert(chunk[at], chunk[at + 1], (int) (w2 >>> 32), (int) w2,
                         chunk[at + 3] >>> 8, (int) chunk[at + 3] & 3, sec);
                     count(r, true, 0, 0, 0);
+                    if (r == FlowTable.UPDATED) {
+                        propagate(lf, chunk[at], chunk[at + 1], (int) (w2 >>> 32), (int) w2, chunk[at + 3] >>> 8,
+                            (int) chunk[at + 3] & 3);
+                    }
                 }
             }
             pulledApplied.incrementAndGet();

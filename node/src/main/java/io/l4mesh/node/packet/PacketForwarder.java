@@ -60,6 +60,8 @@ public final class PacketForwarder implements Runnable {
     private final FlowTable replica;
     private final ListenerFlows sync;
     private final Outbox outbox;
+    private final Outbox inbox;
+    private final long[] inboxBuf = new long[4 * 64];
     private final FlowTable.Visitor refresh;
     private final long sweepPeriodNanos;
     private final long[] replicaRead = new long[3];
@@ -101,6 +103,7 @@ public final class PacketForwarder implements Runnable {
         this.sync = sync;
         this.replica = sync == null ? null : sync.replica();
         this.outbox = sync == null ? null : sync.outbox(index);
+        this.inbox = sync == null ? null : sync.inbox(index);
         this.refresh = sync == null ? null : (hi, lo, ports, backend, version, state) -> {
             if (!outbox.offer(hi, lo, ports, backend, version, state | FlowSync.REFRESH)) {
                 sync.outboxFull();
@@ -327,13 +330,30 @@ public final class PacketForwarder implements Runnable {
         }
     }
 
-    /** Incremental expiry, paced to pass the whole table once per refresh period (and re-announce active flows). */
+    /**
+     * Every 10 ms: takes the peers' newer decisions for flows this thread holds, and expires a slice of the table,
+     * paced to pass the whole table once per refresh period (re-announcing active flows).
+     */
     private void sweep() {
         long elapsed = nowNanos - lastSweepNanos;
         if (elapsed < 10_000_000) {
             return;
         }
         lastSweepNanos = nowNanos;
+        if (inbox != null) {
+            int n;
+            while ((n = inbox.poll(inboxBuf, 64)) > 0) {
+                for (int i = 0; i < n; i++) {
+                    int at = i * 4;
+                    long w2 = inboxBuf[at + 2];
+                    long slot = table.find(inboxBuf[at], inboxBuf[at + 1], (int) (w2 >>> 32));
+                    long version = inboxBuf[at + 3] >>> 8;
+                    if (slot >= 0 && version > table.version(slot)) {
+                        table.update(slot, (int) w2, version, (int) inboxBuf[at + 3] & 3, nowSeconds);
+                    }
+                }
+            }
+        }
         long budget = table.capacity() * elapsed / sweepPeriodNanos + 1;
         table.sweep(nowSeconds, budget, refresh);
     }

@@ -81,6 +81,11 @@ class FlowSyncTest {
         long now = FlowTable.versionNow();
         la.outbox(0).offer(0, 0xFFFF_0000_0000L | 5, FlowTable.ports(5, 80), 9, now + 10, FlowTable.ESTABLISHED);
         Await.until(Duration.ofSeconds(5), "update reached b", () -> has(lb, 5, 9));
+        // b's packet threads hear of the changed decision (one that holds the flow takes it); new flows are not sent
+        long[] heard = new long[8];
+        assertEquals(1, lb.inbox(0).poll(heard, 2), "only the changed flow goes to the packet threads");
+        assertEquals(9, (int) heard[2]);
+        assertEquals(now + 10, heard[3] >>> 8);
         la.outbox(0).offer(0, 0xFFFF_0000_0000L | 5, FlowTable.ports(5, 80), 8, now - 10, FlowTable.ESTABLISHED);
         long stale = b.stats().entriesStale();
         Await.until(Duration.ofSeconds(5), "old entry seen as stale", () -> b.stats().entriesStale() > stale);
