@@ -165,7 +165,7 @@ public final class FlowSync implements AutoCloseable {
         this.udp = u;
         this.tcp = t;
         this.thread = Thread.ofPlatform().name("l4mesh-flow-sync").daemon().start(this::loop);
-        Log.info(LOG, "flowsync.started", "bind", bound(), "epoch", Long.toHexString(epoch));
+        Log.info(LOG, "flowsync.started", "node", nodeId, "bind", bound(), "epoch", Long.toHexString(epoch));
     }
 
     public InetSocketAddress bound() {
@@ -851,11 +851,6 @@ public final class FlowSync implements AutoCloseable {
     /** Fault seam: DATA datagrams whose sequence number {@code p} accepts are dropped on first sending. */
     public void dropOutgoing(java.util.function.LongPredicate p) {
         this.dropOutgoing = p;
-    }
-
-    /** Node id this sync speaks for (logs). */
-    public String nodeId() {
-        return nodeId;
     }
 
     @Override

@@ -73,7 +73,7 @@ public final class FlowTable implements AutoCloseable {
         }
     }
 
-    /** Receives entries a {@link #sweep} or {@link #forEach} visits. */
+    /** Receives the entries a {@link #sweep} hands on. */
     @FunctionalInterface
     public interface Visitor {
         void visit(long srcHi, long srcLo, int ports, int backendId, long version, int state);
@@ -406,17 +406,6 @@ public final class FlowTable implements AutoCloseable {
             end();
         }
         return removed;
-    }
-
-    /** Visits every live entry (owner thread; a snapshot for a peer, diagnostics). */
-    public void forEach(int now, Visitor v) {
-        for (long slot = 0; slot < capacity; slot++) {
-            long w3 = w(slot, 3);
-            if (stateOf(w3) != EMPTY && !expired(w3, now)) {
-                long w2 = w(slot, 2);
-                v.visit(w(slot, 0), w(slot, 1), (int) (w2 >>> 32), (int) w2, w3 >>> 24, stateOf(w3));
-            }
-        }
     }
 
     // ---------------------------------------------------------------- shared reads

@@ -75,9 +75,4 @@ public final class Outbox {
         HEAD.setRelease(this, h + n);
         return n;
     }
-
-    /** Entries waiting (approximate from other threads). */
-    public long pending() {
-        return (long) TAIL.getOpaque(this) - (long) HEAD.getOpaque(this);
-    }
 }

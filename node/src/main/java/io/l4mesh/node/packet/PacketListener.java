@@ -142,10 +142,6 @@ public final class PacketListener implements ProxyListener {
         return steering;
     }
 
-    public boolean announced() {
-        return announced;
-    }
-
     /** Flow-table totals over the packet threads' tables (read from another thread: recent, not exact). */
     public long flowEntries() {
         long n = 0;

@@ -17,6 +17,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * only {@link #snapshot()} (one volatile read) and {@link #settings()}.
  */
 public final class PoolRuntime {
+    private static final java.util.logging.Logger LOG = io.l4mesh.node.log.Log.logger(PoolRuntime.class);
     private final String name;
     private final int tableSize;
     private final HashAlgorithm algorithm;
@@ -251,6 +252,11 @@ public final class PoolRuntime {
 
     private void rebuild() {
         RoutingSnapshot s = new RoutingSnapshot(++version, List.copyOf(backends.values()), tableSize, algorithm);
+        if (s.flowIdCollisions() > 0) {
+            // 32-bit flow ids: flows recorded for one of these backends cannot be told from the other's
+            io.l4mesh.node.log.Log.warn(LOG, "pool.flow_id_collision", "pool", name, "backends",
+                s.flowIdCollisions());
+        }
         snapshot = s;
         rebuilds.incrementAndGet();
         events.snapshotPublished(this, s);
