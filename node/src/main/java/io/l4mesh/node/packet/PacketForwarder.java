@@ -231,12 +231,12 @@ public final class PacketForwarder implements Runnable {
             return;
         }
         // room is guaranteed: both batches are flushed when together they fill the buffers
-        if (!v6) {
+        if (!v6 && b.ipv4() != 0) {
             batch4.add(buf, encap.encapsulate(buf, n, b.ipv4(), hash), b.ipv4());
-        } else if (raw6 != null) {
+        } else if (v6 && raw6 != null) {
             batch6.add(fromUdp, encap.encapsulate6(fromUdp, n, hash), b.ipv6Hi(), b.ipv6Lo());
         } else {
-            counters.unsupported.increment();   // no IPv6 on this host
+            counters.unsupported.increment();   // no IPv6 on this host, or an address the node could not resolve
             return;
         }
         batchBytes += n;
