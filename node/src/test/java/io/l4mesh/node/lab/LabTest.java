@@ -185,6 +185,36 @@ class LabTest {
         return sum;
     }
 
+    /** Prints what the nodes say about their backends and the router's routes, for a failure's report. */
+    private static void diagnose(Lab lab) {
+        try {
+            for (String vip : List.of(Lab.VIP, Lab.UDP_VIP)) {
+                System.out.println("DIAG next hops for " + vip + ": " + lab.vipNextHops(vip));
+            }
+            for (int n = 1; n <= lab.state().nodes(); n++) {
+                final int node = n;
+                String m = NetNamespace.call("l4lab-n" + node, () -> {
+                    try (Socket s = new Socket("127.0.0.1", 9090)) {
+                        s.getOutputStream().write("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                            .getBytes());
+                        return new String(s.getInputStream().readAllBytes());
+                    }
+                });
+                m.lines().filter(l -> l.startsWith("l4mesh_backend_up") || l.startsWith("l4mesh_backend_eligible")
+                        || l.startsWith("l4mesh_health_checks") || l.startsWith("l4mesh_mesh_members")
+                        || l.startsWith("l4mesh_packets_total") && l.contains("forwarded"))
+                    .forEach(l -> System.out.println("DIAG n" + node + " " + l));
+                Path log = lab.stateFile().getParent().resolve("node-" + node + ".log");
+                if (Files.exists(log)) {
+                    Files.readAllLines(log).stream().filter(l -> l.contains("backend.") || l.contains("mesh."))
+                        .forEach(l -> System.out.println("DIAG n" + node + " log " + l));
+                }
+            }
+        } catch (Exception e) {
+            System.out.println("DIAG failed: " + e);
+        }
+    }
+
     private final List<java.net.ServerSocket> servers = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     @Test
@@ -281,6 +311,9 @@ class LabTest {
             }
             stopEcho.set(true);
             System.out.println("lab: UDP answered by " + udpBackends);
+            if (udpBackends.size() != 2) {
+                diagnose(lab);
+            }
             assertEquals(java.util.Set.of("b1", "b2"), udpBackends, "UDP flows spread over both backends");
 
             // 2 MiB each way through the router and a node: the demo backends make way for checksumming servers.
