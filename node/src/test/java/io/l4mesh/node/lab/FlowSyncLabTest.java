@@ -128,25 +128,11 @@ class FlowSyncLabTest {
     }
 
     static String admin(int node, String method, String path, String body) throws Exception {
-        return NetNamespace.call("l4lab-n" + node, () -> {
-            try (Socket s = new Socket("127.0.0.1", 9090)) {
-                s.setSoTimeout(10_000);
-                String req = method + " " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-                    + (body == null ? "\r\n" : "Content-Type: application/json\r\nContent-Length: " + body.length()
-                    + "\r\n\r\n" + body);
-                s.getOutputStream().write(req.getBytes(StandardCharsets.US_ASCII));
-                return new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            }
-        });
+        return LabTest.admin(node, method, path, body);
     }
 
     static double metric(int node, String regex) throws Exception {
-        Matcher m = Pattern.compile(regex + " ([0-9.E]+)").matcher(admin(node, "GET", "/metrics", null));
-        double sum = 0;
-        while (m.find()) {
-            sum += Double.parseDouble(m.group(1));
-        }
-        return sum;
+        return LabTest.metricSum(node, regex);
     }
 
     /** Node {@code node} routes {@code n} backends that take flows. */

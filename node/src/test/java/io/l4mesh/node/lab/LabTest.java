@@ -76,13 +76,8 @@ class LabTest {
 
     /** What node {@code node}'s admin API says Maglev picks for a client port. */
     private static String lookup(int node, int clientPort) throws Exception {
-        String body = NetNamespace.call("l4lab-n" + node, () -> {
-            try (Socket s = new Socket("127.0.0.1", 9090)) {
-                s.getOutputStream().write(("GET /lookup?listener=vip&src=198.18.11.2:" + clientPort + "&dst="
-                    + Lab.VIP + ":" + Lab.PORT + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").getBytes());
-                return new String(s.getInputStream().readAllBytes());
-            }
-        });
+        String body = admin(node, "GET", "/lookup?listener=vip&src=198.18.11.2:" + clientPort + "&dst=" + Lab.VIP + ":"
+            + Lab.PORT, null);
         Matcher m = Pattern.compile("\"backend\" : \"([^\"]+)\"").matcher(body);
         return m.find() ? m.group(1) : body;
     }
@@ -169,14 +164,23 @@ class LabTest {
         }
     }
 
-    /** The sum of the samples of a metric (regex up to the closing brace) on a lab node. */
-    static long metricSum(int node, String regex) throws Exception {
-        String metrics = NetNamespace.call("l4lab-n" + node, () -> {
+    /** One HTTP/1.1 request to a lab node's admin API (127.0.0.1:9090 in its namespace); the whole response. */
+    static String admin(int node, String method, String path, String body) throws Exception {
+        return NetNamespace.call("l4lab-n" + node, () -> {
             try (Socket s = new Socket("127.0.0.1", 9090)) {
-                s.getOutputStream().write("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".getBytes());
-                return new String(s.getInputStream().readAllBytes());
+                s.setSoTimeout(10_000);
+                String req = method + " " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                    + (body == null ? "\r\n" : "Content-Type: application/json\r\nContent-Length: " + body.length()
+                    + "\r\n\r\n" + body);
+                s.getOutputStream().write(req.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                return new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
             }
         });
+    }
+
+    /** The sum of the samples of a metric (regex up to the closing brace) on a lab node. */
+    static long metricSum(int node, String regex) throws Exception {
+        String metrics = admin(node, "GET", "/metrics", null);
         Matcher m = Pattern.compile(regex + " ([0-9.E]+)").matcher(metrics);
         long sum = 0;
         while (m.find()) {
@@ -193,13 +197,7 @@ class LabTest {
             }
             for (int n = 1; n <= lab.state().nodes(); n++) {
                 final int node = n;
-                String m = NetNamespace.call("l4lab-n" + node, () -> {
-                    try (Socket s = new Socket("127.0.0.1", 9090)) {
-                        s.getOutputStream().write("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-                            .getBytes());
-                        return new String(s.getInputStream().readAllBytes());
-                    }
-                });
+                String m = admin(node, "GET", "/metrics", null);
                 m.lines().filter(l -> l.startsWith("l4mesh_backend_up") || l.startsWith("l4mesh_backend_eligible")
                         || l.startsWith("l4mesh_health_checks") || l.startsWith("l4mesh_mesh_members")
                         || l.startsWith("l4mesh_packets_total") && l.contains("forwarded"))
