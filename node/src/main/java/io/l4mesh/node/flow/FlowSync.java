@@ -71,7 +71,7 @@ public final class FlowSync implements AutoCloseable {
     private final ServerSocketChannel tcp;
     private final Selector selector;
     private final Thread thread;
-    private final ConcurrentLinkedQueue<long[]> pulled = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<ByteBuffer> pulled = new ConcurrentLinkedQueue<>();
     /** Chunks queued into {@link #pulled} and chunks the sync thread has applied (FIFO: a ticket is done when applied reaches it). */
     private final java.util.concurrent.atomic.AtomicLong pulledQueued = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong pulledApplied = new java.util.concurrent.atomic.AtomicLong();
@@ -403,7 +403,7 @@ public final class FlowSync implements AutoCloseable {
             stats.entriesStale.add(SyncCodec.count(in));
             return;    // a duplicate (a retransmission we no longer needed)
         }
-        applyEntries(in, SyncCodec.count(in), false);
+        applyEntries(in, false);
         if (seq >= p.next + WINDOW) {
             // too far ahead to track: what is missing is recovered by a snapshot
             long missing = seq - p.next;
@@ -534,28 +534,29 @@ public final class FlowSync implements AutoCloseable {
         p.window[bit >>> 6] &= ~(1L << bit);
     }
 
-    /** Applies {@code count} entries of a checked message in {@code b} to the replicas. */
-    private void applyEntries(ByteBuffer b, int count, boolean snapshot) {
+    /** Applies the entries of a checked message (a datagram, or a snapshot frame) in {@code b} to the replicas. */
+    private void applyEntries(ByteBuffer b, boolean snapshot) {
         int sec = FlowClock.seconds();
         long nowMs = System.currentTimeMillis();
         ListenerFlows[] ls = listeners;
+        int count = SyncCodec.count(b);
         for (int i = 0; i < count; i++) {
-            int at = SyncCodec.at(i);
-            int listener = b.getInt(at);
-            ListenerFlows lf = find(ls, listener);
+            ListenerFlows lf = find(ls, SyncCodec.entryListener(b, i));
             if (lf == null) {
                 stats.droppedUnknownListener.increment();
                 continue;
             }
-            long vs = b.getLong(at + 28);
+            long hi = SyncCodec.entrySrcHi(b, i);
+            long lo = SyncCodec.entrySrcLo(b, i);
+            int ports = SyncCodec.entryPorts(b, i);
+            int backend = SyncCodec.entryBackend(b, i);
+            long vs = SyncCodec.entryVersionState(b, i);
             int state = (int) vs & 0xFF;
             long version = vs >>> 8;
-            int r = lf.replica.upsert(b.getLong(at + 8), b.getLong(at + 16), b.getInt(at + 24), b.getInt(at + 4),
-                version, state & 3, sec);
+            int r = lf.replica.upsert(hi, lo, ports, backend, version, state & 3, sec);
             count(r, snapshot, state, version, nowMs);
             if (r == FlowTable.UPDATED) {
-                propagate(lf, b.getLong(at + 8), b.getLong(at + 16), b.getInt(at + 24), b.getInt(at + 4), version,
-                    state & 3);
+                propagate(lf, hi, lo, ports, backend, version, state & 3);
             }
         }
     }
@@ -598,35 +599,18 @@ public final class FlowSync implements AutoCloseable {
     }
 
     private void applyPulled() {
-        long[] chunk;
-        int sec = FlowClock.seconds();
-        while ((chunk = pulled.poll()) != null) {
-            ListenerFlows lf = find(listeners, (int) chunk[0]);
-            int n = (int) chunk[1];
-            if (lf == null) {
-                stats.droppedUnknownListener.add(n);
-            } else {
-                for (int i = 0; i < n; i++) {
-                    int at = 2 + i * 4;
-                    long w2 = chunk[at + 2];
-                    int r = lf.replica.upsert(chunk[at], chunk[at + 1], (int) (w2 >>> 32), (int) w2,
-                        chunk[at + 3] >>> 8, (int) chunk[at + 3] & 3, sec);
-                    count(r, true, 0, 0, 0);
-                    if (r == FlowTable.UPDATED) {
-                        propagate(lf, chunk[at], chunk[at + 1], (int) (w2 >>> 32), (int) w2, chunk[at + 3] >>> 8,
-                            (int) chunk[at + 3] & 3);
-                    }
-                }
-            }
+        ByteBuffer frame;
+        while ((frame = pulled.poll()) != null) {
+            applyEntries(frame, true);
             pulledApplied.incrementAndGet();
         }
     }
 
     // ---------------------------------------------------------------- snapshots over TCP
 
-    private long queue(long[] chunk) {
+    private long queue(ByteBuffer frame) {
         synchronized (pulled) {    // ticket order must match queue order
-            pulled.add(chunk);
+            pulled.add(frame);
             return pulledQueued.incrementAndGet();
         }
     }
@@ -763,33 +747,8 @@ public final class FlowSync implements AutoCloseable {
                     throw new IOException("snapshot from " + peer + ": unexpected message type");
                 }
                 int n = SyncCodec.count(frame);
-                long[] chunk = null;
-                int listener = 0;
-                int k = 0;
-                for (int i = 0; i < n; i++) {
-                    int at = SyncCodec.at(i);
-                    int id = frame.getInt(at);
-                    if (chunk == null || id != listener) {
-                        if (chunk != null) {
-                            chunk[1] = k;
-                            ticket = queue(chunk);
-                        }
-                        chunk = new long[2 + 4 * (n - i)];
-                        chunk[0] = id;
-                        listener = id;
-                        k = 0;
-                    }
-                    int base = 2 + k * 4;
-                    chunk[base] = frame.getLong(at + 8);
-                    chunk[base + 1] = frame.getLong(at + 16);
-                    chunk[base + 2] = (long) frame.getInt(at + 24) << 32 | frame.getInt(at + 4) & 0xFFFFFFFFL;
-                    chunk[base + 3] = frame.getLong(at + 28);
-                    k++;
-                }
-                if (chunk != null) {
-                    chunk[1] = k;
-                    ticket = queue(chunk);
-                }
+                // the sync thread owns the replicas: it applies a copy of the frame, as it applies datagrams
+                ticket = queue(ByteBuffer.wrap(java.util.Arrays.copyOf(frame.array(), frame.limit())));
                 received += n;
             }
         } catch (IOException e) {

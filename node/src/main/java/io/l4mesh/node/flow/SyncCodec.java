@@ -108,6 +108,31 @@ final class SyncCodec {
         return HEADER + i * ENTRY;
     }
 
+    static int entryListener(ByteBuffer b, int i) {
+        return b.getInt(at(i));
+    }
+
+    static int entryBackend(ByteBuffer b, int i) {
+        return b.getInt(at(i) + 4);
+    }
+
+    static long entrySrcHi(ByteBuffer b, int i) {
+        return b.getLong(at(i) + 8);
+    }
+
+    static long entrySrcLo(ByteBuffer b, int i) {
+        return b.getLong(at(i) + 16);
+    }
+
+    static int entryPorts(ByteBuffer b, int i) {
+        return b.getInt(at(i) + 24);
+    }
+
+    /** {@code version << 8 | state} (the state's high bit: {@link #NOT_FRESH}). */
+    static long entryVersionState(ByteBuffer b, int i) {
+        return b.getLong(at(i) + 28);
+    }
+
     /** Appends the MAC after the content written so far and flips the buffer for sending. */
     void seal(ByteBuffer b) {
         int end = b.position();
