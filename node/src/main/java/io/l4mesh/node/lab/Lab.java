@@ -131,23 +131,14 @@ public final class Lab {
             String c = PREFIX + "c" + i;
             addNs(s, c);
             link(r, "rc" + i, c, "lc" + i, 1500);
-            sh(r, "ip addr add 198.18." + (10 + i) + ".1/24 dev rc" + i + "; ip -6 addr add fd00:" + (10 + i)
-                + "::1/64 dev rc" + i + " nodad");
-            sh(c, "ip link set lo up; ip addr add 198.18." + (10 + i) + ".2/24 dev lc" + i
-                + "; ip route add default via 198.18." + (10 + i) + ".1; ip -6 addr add fd00:" + (10 + i)
-                + "::2/64 dev lc" + i + " nodad; ip -6 route add default via fd00:" + (10 + i) + "::1");
+            subnet(r, "rc" + i, c, "lc" + i, 10 + i, "");
         }
         for (int j = 1; j <= s.backends(); j++) {
             String b = PREFIX + "b" + j;
             addNs(s, b);
             link(r, "rb" + j, b, "lb" + j, 1600);
-            sh(r, "ip addr add 198.18." + (40 + j) + ".1/24 dev rb" + j + "; ip -6 addr add fd00:" + (40 + j)
-                + "::1/64 dev rb" + j + " nodad");
-            sh(b, "ip link set lo up; ip addr add 198.18." + (40 + j) + ".2/24 dev lb" + j
-                + "; ip route add default via 198.18." + (40 + j) + ".1; ip -6 addr add fd00:" + (40 + j)
-                + "::2/64 dev lb" + j + " nodad; ip -6 route add default via fd00:" + (40 + j) + "::1;"
-                + " sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0"
-                + " net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2");
+            subnet(r, "rb" + j, b, "lb" + j, 40 + j, "; sysctl -qw net.ipv4.conf.all.rp_filter=0"
+                + " net.ipv4.conf.default.rp_filter=0 net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2");
             start(s, b, "decap-" + j, l4mesh, List.of("decap", "--listen", "198.18." + (40 + j) + ".2:6080",
                 "--tun", "l4mdecap", "--vip", VIP, "--vip", UDP_VIP, "--vip", VIP6));
             start(s, b, "backend-" + j, l4mesh, List.of("demo-backend", "--name", "backend-" + j, "--bind",
@@ -165,11 +156,7 @@ public final class Lab {
             String n = PREFIX + "n" + i;
             addNs(s, n);
             link(r, "rn" + i, n, "ln" + i, 1600);
-            sh(r, "ip addr add 198.18." + (20 + i) + ".1/24 dev rn" + i + "; ip -6 addr add fd00:" + (20 + i)
-                + "::1/64 dev rn" + i + " nodad");
-            sh(n, "ip link set lo up; ip addr add 198.18." + (20 + i) + ".2/24 dev ln" + i
-                + "; ip route add default via 198.18." + (20 + i) + ".1; ip -6 addr add fd00:" + (20 + i)
-                + "::2/64 dev ln" + i + " nodad; ip -6 route add default via fd00:" + (20 + i) + "::1");
+            subnet(r, "rn" + i, n, "ln" + i, 20 + i, "");
             Path cfg = dir.resolve("node-" + i + ".yaml");
             Path data = dir.resolve("data-n" + i);
             Commands.deleteTree(data);     // a fresh pool ledger: the config's backends seed it
@@ -250,6 +237,19 @@ public final class Lab {
             }
             """ + bgp);
         bird(s, r, "bird-r", routerConf);
+    }
+
+    /**
+     * Addresses the link between the router and a namespace: 198.18.N.0/24 and fd00:N::/64, the router .1 / ::1,
+     * the namespace .2 / ::2 with its default routes through the router; {@code more} runs after in the namespace.
+     */
+    private static void subnet(String router, String routerIf, String ns, String nsIf, int n, String more)
+        throws Exception {
+        sh(router, "ip addr add 198.18." + n + ".1/24 dev " + routerIf + "; ip -6 addr add fd00:" + n + "::1/64 dev "
+            + routerIf + " nodad");
+        sh(ns, "ip link set lo up; ip addr add 198.18." + n + ".2/24 dev " + nsIf + "; ip route add default via 198.18."
+            + n + ".1; ip -6 addr add fd00:" + n + "::2/64 dev " + nsIf + " nodad; ip -6 route add default via fd00:"
+            + n + "::1" + more);
     }
 
     private void addNs(State s, String name) throws Exception {
