@@ -582,9 +582,7 @@ public final class Node implements AutoCloseable {
             long hi = io.l4mesh.node.flow.FlowTable.keyHi(src);
             long lo = io.l4mesh.node.flow.FlowTable.keyLo(src);
             int ports = io.l4mesh.node.flow.FlowTable.ports(source.getPort(), dst.getPort());
-            boolean recorded = pl instanceof io.l4mesh.node.packet.PacketListener packet
-                ? packet.recorded(hi, lo, ports, rec) : l.recordedFlow(hi, lo, ports, rec);
-            if (recorded) {
+            if (l.recordedFlow(hi, lo, ports, rec)) {
                 int idx = s.indexOfFlowId((int) rec[0]);
                 BackendRuntime r = idx < 0 ? null : s.backendAt(idx);
                 if (r != null && r.keepsFlows()) {

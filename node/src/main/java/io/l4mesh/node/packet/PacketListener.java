@@ -90,6 +90,7 @@ public final class PacketListener implements ProxyListener {
         long share = Math.max(1, ft.maxEntries() / n);
         if (sync != null) {
             flows = sync.register(runtime.name(), ft.maxEntries(), timeouts, n);
+            runtime.addFlowTable(flows.replica());   // after the threads' own tables: "where does this flow go"
         }
         // an active flow is re-announced to the peers every third of its timeout, so their copies never lapse
         int refresh = Math.max(1, Math.min(timeouts[io.l4mesh.node.flow.FlowTable.ESTABLISHED],
@@ -101,6 +102,7 @@ public final class PacketListener implements ProxyListener {
             // a new second in "last seen"), so the sequence lock costs the packet path little
             io.l4mesh.node.flow.FlowTable table = new io.l4mesh.node.flow.FlowTable(share, timeouts, true);
             tables.add(table);
+            runtime.addFlowTable(table);
             PacketForwarder f = new PacketForwarder(queues.get(i), sockets.get(i), sockets6.get(i), runtime::pool,
                 vip.getPort(),
                 runtime.config().protocol().number(), encap, counters, config.fabricMtu(), table, flows, i, refresh,
@@ -160,21 +162,6 @@ public final class PacketListener implements ProxyListener {
         return n;
     }
 
-    /**
-     * Whether this listener has the flow recorded (its packet threads' tables, then the replica of flows peers
-     * placed): fills {@code out} as {@link io.l4mesh.node.flow.FlowTable#read} does. Any thread.
-     */
-    public boolean recorded(long srcHi, long srcLo, int ports, long[] out) {
-        int now = io.l4mesh.node.flow.FlowClock.seconds();
-        for (io.l4mesh.node.flow.FlowTable t : tables) {
-            if (t.read(srcHi, srcLo, ports, now, out)) {
-                return true;
-            }
-        }
-        io.l4mesh.node.flow.ListenerFlows f = flows;
-        return f != null && f.replica().read(srcHi, srcLo, ports, now, out);
-    }
-
     /** This listener's part of flow sync, or null. */
     public io.l4mesh.node.flow.ListenerFlows flows() {
         return flows;
@@ -224,11 +211,13 @@ public final class PacketListener implements ProxyListener {
         sockets6.clear();
         announced = false;
         if (flows != null) {
+            runtime.removeFlowTable(flows.replica());
             sync.retire(flows);
             flows = null;
         }
         List<io.l4mesh.node.flow.FlowTable> closing = List.copyOf(tables);
         tables.clear();
+        closing.forEach(runtime::removeFlowTable);
         closing.forEach(io.l4mesh.node.flow.FlowTable::close);
         forwarders.clear();
         threads.clear();

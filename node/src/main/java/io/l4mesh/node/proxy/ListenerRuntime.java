@@ -151,15 +151,18 @@ public final class ListenerRuntime {
         return datagramsOut.sum();
     }
 
-    /** Flow tables of this listener's UDP shards (proxy mode), for "where does this flow go" answers. */
+    /**
+     * Flow tables that remember this listener's flows (proxy-mode UDP shards; packet threads, then the flow-sync
+     * replica), consulted in order for "where does this flow go" answers.
+     */
     private final java.util.List<io.l4mesh.node.flow.FlowTable> flowTables =
         new java.util.concurrent.CopyOnWriteArrayList<>();
 
-    void addFlowTable(io.l4mesh.node.flow.FlowTable t) {
+    public void addFlowTable(io.l4mesh.node.flow.FlowTable t) {
         flowTables.add(t);
     }
 
-    void removeFlowTable(io.l4mesh.node.flow.FlowTable t) {
+    public void removeFlowTable(io.l4mesh.node.flow.FlowTable t) {
         flowTables.remove(t);
     }
 
