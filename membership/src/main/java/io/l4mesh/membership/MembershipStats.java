@@ -10,7 +10,7 @@ package io.l4mesh.membership;
  * @param rejectedReplay   refused: nonce seen before
  * @param rejectedStale    refused: clock outside the window
  * @param rejectedMalformed refused: truncated or not parseable
- * @param droppedByFault   dropped by the fault seam (partitions)
+ * @param droppedByFault   dropped by the fault seam (partitions, lossy links)
  */
 public record MembershipStats(long framesIn, long framesOut, long rejected, long rejectedBadMac, long rejectedReplay,
                               long rejectedStale, long rejectedMalformed, long droppedByFault) {

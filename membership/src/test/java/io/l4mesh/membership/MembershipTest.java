@@ -232,4 +232,50 @@ class MembershipTest {
         assertTrue(m1.stats().droppedByFault() > 0);
         assertArrayEquals(new byte[0], new byte[0]);
     }
+
+    @Test
+    void aLossyLinkDropsAShareOfFramesAndGossipStillArrives() throws Exception {
+        int p1 = freePort();
+        int p2 = freePort();
+        int p3 = freePort();
+        Faults f1 = new Faults();
+        Faults f2 = new Faults();
+        Faults f3 = new Faults();
+        Recorder r1 = new Recorder();
+        Recorder r3 = new Recorder();
+        Membership m1 = start("n1", p1, List.of(p2, p3), KEY, r1, f1);
+        Membership m2 = start("n2", p2, List.of(p1, p3), KEY, new Recorder(), f2);
+        Membership m3 = start("n3", p3, List.of(p1, p2), KEY, r3, f3);
+        await(Duration.ofSeconds(20), "formed", () -> m1.view().size() == 3 && m2.view().size() == 3
+            && m3.view().size() == 3);
+        for (Faults f : List.of(f1, f2, f3)) {
+            f.lossy(0.2, 20);
+        }
+        long sentBefore = m2.stats().framesOut();
+        long droppedBefore = m2.stats().droppedByFault();
+        for (int i = 0; i < 10; i++) {
+            m2.broadcast("pool", ("m" + i).getBytes(StandardCharsets.UTF_8));
+        }
+        await(Duration.ofSeconds(10), "every message reaches every member despite the loss", () -> {
+            for (int i = 0; i < 10; i++) {
+                if (!r1.messages.contains("pool:m" + i + "@n2") || !r3.messages.contains("pool:m" + i + "@n2")) {
+                    return false;
+                }
+            }
+            return true;
+        });
+        Thread.sleep(3000);   // three seconds of pings on the lossy links
+        long dropped = m2.stats().droppedByFault() - droppedBefore;
+        long sent = m2.stats().framesOut() - sentBefore;
+        System.out.printf("membership: lossy link dropped %d of %d frames%n", dropped, dropped + sent);
+        assertTrue(dropped > 0, "the lossy link dropped frames");
+        double share = (double) dropped / (dropped + sent);
+        assertTrue(share > 0.08 && share < 0.35, "about a fifth of the frames dropped: " + share);
+        assertEquals(List.of(), r1.gone, "no member was declared dead on a 20% lossy link");
+        assertEquals(new Faults.Loss(0.2, 20), f2.loss());
+        f2.clear();
+        assertEquals(new Faults.Loss(0, 0), f2.loss());
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> f2.lossy(1.5, 0));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> f2.lossy(0.1, -1));
+    }
 }

@@ -75,6 +75,8 @@ public final class Node implements AutoCloseable {
     private final HealthChecker health;
     private final NodeMetrics metrics;
     private final ErrorLog errors;
+    /** Fault seams (off until a test or the chaos suite sets them through {@code /fault/*}). */
+    private final io.l4mesh.node.fault.FaultInjector faults = new io.l4mesh.node.fault.FaultInjector();
     private final HashAlgorithm algorithm = HashAlgorithm.latest();
     /** Control thread only. */
     private final Map<String, PoolRuntime> pools = new LinkedHashMap<>();
@@ -101,7 +103,7 @@ public final class Node implements AutoCloseable {
         this.errors = new ErrorLog(metrics);
         countReloadMetric(true, 0);
         countReloadMetric(false, 0);
-        this.health = new HealthChecker(transport, control);
+        this.health = new HealthChecker(transport, control, faults);
     }
 
     /**
@@ -125,7 +127,7 @@ public final class Node implements AutoCloseable {
                 }
                 if (config.mesh() != null) {
                     node.mesh = new Mesh(config.nodeId(), node.pools, config.pools(), config.dataDir(), node.control,
-                        node::adminHostPort);
+                        node::adminHostPort, node.faults.gossip());
                     node.metrics.bind(node.mesh, node.pools.keySet());
                 }
                 return null;
@@ -166,6 +168,7 @@ public final class Node implements AutoCloseable {
         InetSocketAddress bind = new InetSocketAddress(mc.bind().host(), mc.flowSyncPort());
         Mesh m = mesh;
         flowSync = new io.l4mesh.node.flow.FlowSync(config.nodeId(), bind, key.bytes(), mc.flowSync(), m::syncPeers);
+        flowSync.dropOutgoing(seq -> faults.dropSyncDatagram());
         flowsReady = false;
         m.syncAddress(HostPort.format(flowSync.bound()));
         metrics.bind(flowSync);
@@ -249,9 +252,9 @@ public final class Node implements AutoCloseable {
         return null;
     }
 
-    /** The health checker (its fault seam is reachable through the admin API when fault injection is on). */
-    public HealthChecker healthChecker() {
-        return health;
+    /** The node's fault seams (reachable through the admin API only when fault injection is on). */
+    public io.l4mesh.node.fault.FaultInjector faults() {
+        return faults;
     }
 
     /** The mesh, or null when this node runs alone. */

@@ -57,6 +57,7 @@ import java.util.logging.Logger;
  * PUT    /pools/P/backends/ADDR/weight {"weight": 3}
  * POST   /pools/P/backends/ADDR/drain | /undrain
  * POST   /reload                                   re-read the config file
+ * GET    /fault | POST, DELETE /fault/partition|gossip|health|sync   fault seams (membership.faultInjection only)
  * GET    /metrics                                  Prometheus
  * GET    /healthz                                  200, or 503 while draining
  * </pre>
@@ -279,57 +280,113 @@ public final class AdminServer implements AutoCloseable {
         return n;
     }
 
-    /** POST /fault/partition {"block": ["host:port", ...]} and DELETE /fault/partition: the chaos seam. */
+    /**
+     * The fault seams (tests and the chaos suite), only with {@code membership.faultInjection: true}:
+     * {@code GET /fault} shows them, {@code DELETE /fault} turns them all off, and each has its own resource:
+     * <pre>
+     * POST /fault/partition {"block": ["host:port", ...]}    gossip to and from those members is dropped
+     * POST /fault/gossip    {"loss": 0.2, "delayMs": 0}       a share of this node's gossip frames lost, the rest delayed
+     * POST /fault/health    {"down": ["pool/host:port", ...]} this node's probes of those backends fail
+     * POST /fault/sync      {"loss": 0.2}                     a share of flow-sync datagrams lost (NAKs recover them)
+     * DELETE /fault/partition | /fault/gossip | /fault/health | /fault/sync
+     * </pre>
+     */
     private Reply fault(HttpMethod m, List<String> p, FullHttpRequest req) throws Exception {
-        io.l4mesh.node.mesh.Mesh mesh = node.mesh();
-        if (mesh == null || !node.config().mesh().faultInjection()) {
+        if (node.mesh() == null || !node.config().mesh().faultInjection()) {
             throw new ApiException(HttpResponseStatus.NOT_FOUND, "fault injection is off (membership.faultInjection)");
         }
-        if (p.size() == 2 && p.get(1).equals("health")) {
-            return faultHealth(m, p, req);
+        io.l4mesh.node.fault.FaultInjector f = node.faults();
+        if (p.size() == 1) {
+            if (m.equals(HttpMethod.DELETE)) {
+                f.clear();
+                Log.info(LOG, "fault.cleared");
+            } else {
+                expect(m, HttpMethod.GET, p, 1);
+            }
+            return Reply.ok(f.state());
         }
-        if (p.size() != 2 || !p.get(1).equals("partition")) {
+        if (p.size() != 2) {
+            throw new ApiException(HttpResponseStatus.NOT_FOUND, "no such endpoint: /" + String.join("/", p));
+        }
+        String seam = p.get(1);
+        if (!List.of("partition", "gossip", "health", "sync").contains(seam)) {
             throw new ApiException(HttpResponseStatus.NOT_FOUND, "no such endpoint: /" + String.join("/", p));
         }
         if (m.equals(HttpMethod.DELETE)) {
-            mesh.faults().clear();
-            Log.info(LOG, "fault.partition_healed");
-            return Reply.ok(Map.of("blocked", List.of()));
+            switch (seam) {
+                case "partition" -> f.partition(java.util.Set.of());
+                case "gossip" -> f.gossipLoss(0, 0);
+                case "health" -> f.healthDown(java.util.Set.of());
+                default -> f.syncLoss(0);
+            }
+            Log.info(LOG, "fault.healed", "seam", seam);
+            return Reply.ok(f.state());
         }
         expect(m, HttpMethod.POST, p, 2);
-        JsonNode block = body(req).get("block");
-        if (block == null || !block.isArray()) {
-            throw new ApiException(HttpResponseStatus.BAD_REQUEST, "body needs {\"block\": [\"host:port\", ...]}");
-        }
-        java.util.Set<String> set = new java.util.HashSet<>();
-        for (JsonNode a : block) {
-            HostPort hp = HostPort.parse(a.asText(), false);
-            if (hp == null) {
-                throw new ApiException(HttpResponseStatus.BAD_REQUEST, "'" + a.asText() + "' is not host:port");
+        JsonNode body = body(req);
+        switch (seam) {
+            case "partition" -> {
+                java.util.Set<String> set = new java.util.TreeSet<>();
+                for (String a : strings(body, "block", "host:port")) {
+                    set.add(canonical(a));
+                }
+                f.partition(set);
+                Log.info(LOG, "fault.partition", "blocked", set);
             }
-            set.add(hp.toString());
+            case "health" -> {
+                java.util.Set<String> set = new java.util.TreeSet<>();
+                for (String d : strings(body, "down", "pool/host:port")) {
+                    int slash = d.indexOf('/');
+                    if (slash <= 0) {
+                        throw new ApiException(HttpResponseStatus.BAD_REQUEST, "'" + d + "' is not pool/host:port");
+                    }
+                    set.add(d.substring(0, slash) + "/" + canonical(d.substring(slash + 1)));
+                }
+                f.healthDown(set);
+                Log.info(LOG, "fault.health", "down", set);
+            }
+            case "gossip" -> {
+                double loss = share(body);
+                JsonNode delay = body.path("delayMs");
+                if (!delay.isMissingNode() && !delay.canConvertToLong()) {
+                    throw new ApiException(HttpResponseStatus.BAD_REQUEST, "delayMs must be a whole number");
+                }
+                f.gossipLoss(loss, delay.asLong(0));
+                Log.info(LOG, "fault.gossip", "loss", loss, "delay_ms", delay.asLong(0));
+            }
+            default -> {
+                double loss = share(body);
+                f.syncLoss(loss);
+                Log.info(LOG, "fault.sync", "loss", loss);
+            }
         }
-        mesh.faults().block(set);
-        Log.info(LOG, "fault.partition", "blocked", set);
-        return Reply.ok(Map.of("blocked", set));
+        return Reply.ok(f.state());
     }
 
-    /** POST /fault/health {"down": ["pool/host:port", ...]}: this node's probes of those backends fail. */
-    private Reply faultHealth(HttpMethod m, List<String> p, FullHttpRequest req) throws Exception {
-        if (m.equals(HttpMethod.DELETE)) {
-            node.healthChecker().forceDown(java.util.Set.of());
-            return Reply.ok(Map.of("down", List.of()));
+    /** The strings of array field {@code name}; {@code what} names an element's form in the error. */
+    private static List<String> strings(JsonNode body, String name, String what) throws ApiException {
+        JsonNode a = body.get(name);
+        if (a == null || !a.isArray()) {
+            throw new ApiException(HttpResponseStatus.BAD_REQUEST, "body needs {\"" + name + "\": [\"" + what
+                + "\", ...]}");
         }
-        expect(m, HttpMethod.POST, p, 2);
-        JsonNode down = body(req).get("down");
-        if (down == null || !down.isArray()) {
-            throw new ApiException(HttpResponseStatus.BAD_REQUEST, "body needs {\"down\": [\"pool/host:port\", ...]}");
+        List<String> out = new ArrayList<>();
+        for (JsonNode e : a) {
+            if (!e.isTextual()) {
+                throw new ApiException(HttpResponseStatus.BAD_REQUEST, name + ": each element is a \"" + what + "\" string");
+            }
+            out.add(e.asText());
         }
-        java.util.Set<String> set = new java.util.HashSet<>();
-        down.forEach(d -> set.add(d.asText()));
-        node.healthChecker().forceDown(set);
-        Log.info(LOG, "fault.health", "down", set);
-        return Reply.ok(Map.of("down", set));
+        return out;
+    }
+
+    /** The {@code loss} field: a share in 0..1. */
+    private static double share(JsonNode body) throws ApiException {
+        JsonNode l = body.get("loss");
+        if (l == null || !l.isNumber() || !(l.asDouble() >= 0 && l.asDouble() <= 1)) {
+            throw new ApiException(HttpResponseStatus.BAD_REQUEST, "body needs {\"loss\": <share 0..1>}");
+        }
+        return l.asDouble();
     }
 
     private Object flows() throws Exception {

@@ -282,6 +282,7 @@ public final class FlowSync implements AutoCloseable {
         stats.entriesOut.add(batchCount);
         batchCount = 0;
         if (dropOutgoing.test(nextSeq - 1)) {
+            stats.droppedFault.increment();
             return;     // lost on the way (fault injection): the receivers' NAKs recover it from the ring
         }
         for (InetSocketAddress p : peers) {

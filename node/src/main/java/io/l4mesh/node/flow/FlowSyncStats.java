@@ -22,6 +22,8 @@ public final class FlowSyncStats {
     final LongAdder droppedStale = new LongAdder();
     final LongAdder droppedUnknownListener = new LongAdder();
     final LongAdder droppedFull = new LongAdder();
+    /** Data datagrams the fault seam kept from their first sending. */
+    final LongAdder droppedFault = new LongAdder();
     final LongAdder snapshotsServed = new LongAdder();
     final LongAdder snapshotsPulled = new LongAdder();
     final LongAdder snapshotsFailed = new LongAdder();
@@ -73,11 +75,12 @@ public final class FlowSyncStats {
             case "stale" -> droppedStale.sum();
             case "unknown_listener" -> droppedUnknownListener.sum();
             case "full" -> droppedFull.sum();
+            case "fault" -> droppedFault.sum();
             default -> throw new IllegalArgumentException(reason);
         };
     }
 
-    public static final String[] DROP_REASONS = {"auth", "malformed", "stale", "unknown_listener", "full"};
+    public static final String[] DROP_REASONS = {"auth", "malformed", "stale", "unknown_listener", "full", "fault"};
 
     public long snapshotsServed() {
         return snapshotsServed.sum();

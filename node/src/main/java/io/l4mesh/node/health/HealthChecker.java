@@ -32,8 +32,8 @@ import java.util.concurrent.TimeUnit;
 public final class HealthChecker implements AutoCloseable {
     private static final ChannelInboundHandlerAdapter NO_HANDLER = new NoHandler();
 
-    /** Fault seam: probes of these {@code pool/backend} keys fail (tests and the chaos suite only). */
-    private volatile java.util.Set<String> forcedDown = java.util.Set.of();
+    /** Fault seam: probes it names fail (tests and the chaos suite only). */
+    private final io.l4mesh.node.fault.FaultInjector faults;
     private final EventLoopGroup loop;
     private final Transport transport;
     private final Executor control;
@@ -61,9 +61,10 @@ public final class HealthChecker implements AutoCloseable {
         tunnels.computeIfPresent(pool, (k, t) -> t.steering() == steering ? null : t);
     }
 
-    public HealthChecker(Transport transport, Executor control) {
+    public HealthChecker(Transport transport, Executor control, io.l4mesh.node.fault.FaultInjector faults) {
         this.transport = transport;
         this.control = control;
+        this.faults = faults;
         this.loop = transport.newGroup(1, "l4mesh-health");
     }
 
@@ -105,7 +106,7 @@ public final class HealthChecker implements AutoCloseable {
             schedule(pool, backend, hc.interval().toMillis());
             return;
         }
-        if (forcedDown.contains(pool.name() + "/" + backend.id())) {
+        if (faults.probeFails(pool.name(), backend.id())) {
             control.execute(() -> pool.onProbe(backend.id(), false, "fault injection"));
             schedule(pool, backend, hc.interval().toMillis());
             return;
@@ -141,15 +142,6 @@ public final class HealthChecker implements AutoCloseable {
             f.channel().close();
         }
         control.execute(() -> pool.onProbe(backend.id(), ok, detail));
-    }
-
-    /** Makes probes of these {@code pool/backend} keys fail, as if this node could not reach them. */
-    public void forceDown(java.util.Set<String> keys) {
-        forcedDown = java.util.Set.copyOf(keys);
-    }
-
-    public java.util.Set<String> forcedDown() {
-        return forcedDown;
     }
 
     @Override

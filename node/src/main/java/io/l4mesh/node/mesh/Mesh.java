@@ -56,7 +56,7 @@ public final class Mesh implements AutoCloseable {
     private final Path stateFile;
     private final PoolLedger ledger = new PoolLedger();
     private final Hlc hlc = new Hlc();
-    private final Faults faults = new Faults();
+    private final Faults faults;
     private final Map<String, NodeState> states = new HashMap<>();
     private final Map<String, Long> lastFullSync = new HashMap<>();
     private final LongAdder malformed = new LongAdder();
@@ -76,8 +76,9 @@ public final class Mesh implements AutoCloseable {
      * {@link #join} afterwards, off the control thread.
      */
     public Mesh(String nodeId, Map<String, PoolRuntime> pools, Map<String, PoolConfig> configured, Path dataDir,
-                ScheduledExecutorService control, Supplier<String> adminAddress) throws IOException {
+                ScheduledExecutorService control, Supplier<String> adminAddress, Faults faults) throws IOException {
         this.nodeId = nodeId;
+        this.faults = faults;
         this.pools = pools;
         this.control = control;
         this.adminAddress = adminAddress;
@@ -421,10 +422,6 @@ public final class Mesh implements AutoCloseable {
 
     public MemberView view() {
         return view;
-    }
-
-    public Faults faults() {
-        return faults;
     }
 
     public MembershipStats stats() {

@@ -82,7 +82,9 @@ class AdminApiTest {
                 "src: 'example.com:80' is not ip:port"),
             Arguments.of("GET", "/lookup?listener=zz&src=1.2.3.4:5", null, 400, "no listener named 'zz'"),
             Arguments.of("POST", "/reload", null, 409, "this node was not started from a config file"),
-            Arguments.of("GET", "/pools/nope", null, 404, "no pool named 'nope'"));
+            Arguments.of("GET", "/pools/nope", null, 404, "no pool named 'nope'"),
+            Arguments.of("POST", "/fault/gossip", "{\"loss\": 0.2}", 404,
+                "fault injection is off (membership.faultInjection)"));
     }
 
     @ParameterizedTest(name = "{0} {1} -> {3}")
