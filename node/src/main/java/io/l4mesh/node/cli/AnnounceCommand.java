@@ -1,6 +1,6 @@
 package io.l4mesh.node.cli;
 
-import io.l4mesh.node.packet.Commands;
+import io.l4mesh.node.packet.VipAnnouncer;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -18,7 +18,8 @@ import picocli.CommandLine.Option;
  * {@code l4mesh announce}: the dead-man's switch between a packet-mode node and its BGP speaker. It polls the
  * node's {@code /healthz}; after {@code --fall} failures (a hung node, a crashed one, or one draining, which answers
  * 503) it removes the VIP routes that BIRD learns and announces, and puts them back when the node answers again.
- * A kill -9 needs no help (the TUN and its route die with the process); a SIGSTOPped node does.
+ * A kill -9 needs no help (the TUN and its route die with the process); a SIGSTOPped node does. Each poll makes the
+ * routes match the verdict, whoever added them ({@link VipAnnouncer}).
  */
 @Command(name = "announce", mixinStandardHelpOptions = true,
     description = {"Keep the VIP routes (which BIRD announces) only while the node's /healthz answers 200.",
@@ -39,11 +40,23 @@ public final class AnnounceCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        List<VipAnnouncer.Vip> list = new ArrayList<>();
+        for (String v : vips) {
+            String[] kv = v.split("=", 2);
+            if (kv.length != 2 || kv[0].isEmpty() || kv[1].isEmpty()) {
+                System.err.println("l4mesh announce: --vip wants VIP=DEVICE, got '" + v + "'");
+                return L4meshCli.EXIT_USAGE;
+            }
+            list.add(new VipAnnouncer.Vip(kv[0], kv[1]));
+        }
+        if (fall < 1 || intervalMs < 10) {
+            System.err.println("l4mesh announce: --fall is at least 1 and --interval-ms at least 10");
+            return L4meshCli.EXIT_USAGE;
+        }
+        VipAnnouncer announcer = new VipAnnouncer(list, fall, VipAnnouncer.kernelRoutes());
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(intervalMs)).build();
         HttpRequest req = HttpRequest.newBuilder(URI.create("http://" + admin + "/healthz"))
             .timeout(Duration.ofMillis(Math.max(100, intervalMs))).build();
-        int failures = 0;
-        boolean announced = true;
         System.out.println("l4mesh announce: watching http://" + admin + "/healthz for " + vips);
         while (true) {
             boolean ok;
@@ -52,28 +65,12 @@ public final class AnnounceCommand implements Callable<Integer> {
             } catch (IOException e) {
                 ok = false;
             }
-            failures = ok ? 0 : failures + 1;
-            if (announced && failures >= fall) {
-                for (String v : vips) {
-                    String vip = v.split("=")[0];
-                    Commands.tryIp(vip.contains(":") ? "-6" : "-4", "route", "del", vip + (vip.contains(":") ? "/128" : "/32"));
-                }
-                announced = false;
-                System.out.println("l4mesh announce: node not healthy, VIP routes withdrawn");
-            } else if (!announced && ok) {
-                boolean all = true;
-                for (String v : vips) {
-                    String[] kv = v.split("=");
-                    all &= Commands.tryIp(kv[0].contains(":") ? "-6" : "-4", "route", "replace",
-                        kv[0] + (kv[0].contains(":") ? "/128" : "/32"), "dev", kv[1]);
-                }
-                announced = all;
-                if (all) {
-                    System.out.println("l4mesh announce: node healthy again, VIP routes restored");
-                }
+            switch (announcer.poll(ok)) {
+                case WITHDREW -> System.out.println("l4mesh announce: node not healthy, VIP routes withdrawn");
+                case RESTORED -> System.out.println("l4mesh announce: node healthy, VIP routes in place");
+                case NONE -> { }
             }
             TimeUnit.MILLISECONDS.sleep(intervalMs);
         }
     }
-
 }

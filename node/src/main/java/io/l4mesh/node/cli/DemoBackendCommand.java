@@ -13,16 +13,27 @@ public final class DemoBackendCommand implements Callable<Integer> {
     @Option(names = "--name", required = true)
     String name;
 
-    @Option(names = "--bind", required = true, description = "host:port")
-    String bind;
+    @Option(names = "--bind", required = true, description = "host:port, TCP and UDP (repeatable).")
+    java.util.List<String> binds;
 
     @Override
     public Integer call() throws Exception {
-        int colon = bind.lastIndexOf(':');
-        try (DemoBackend b = new DemoBackend(name, new InetSocketAddress(bind.substring(0, colon),
-            Integer.parseInt(bind.substring(colon + 1))))) {
-            System.out.println(name + " listening on " + bind);
+        java.util.List<DemoBackend> open = new java.util.ArrayList<>();
+        try {
+            for (String bind : binds) {
+                io.l4mesh.node.config.HostPort hp = io.l4mesh.node.config.HostPort.parse(bind, true);
+                if (hp == null) {
+                    System.err.println("l4mesh demo-backend: '" + bind + "' is not host:port");
+                    return L4meshCli.EXIT_USAGE;
+                }
+                open.add(new DemoBackend(name, new InetSocketAddress(hp.host(), hp.port())));
+                System.out.println(name + " listening on " + bind);
+            }
             new CountDownLatch(1).await();
+        } finally {
+            for (DemoBackend b : open) {
+                b.close();
+            }
         }
         return 0;
     }

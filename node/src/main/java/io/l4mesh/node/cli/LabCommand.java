@@ -4,84 +4,175 @@ import io.l4mesh.node.lab.Lab;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
-/** {@code l4mesh lab up|down|status}: packet mode behind a BGP/ECMP router, in network namespaces (root, Linux). */
+/**
+ * {@code l4mesh lab up|down|status}: packet mode behind a BGP/ECMP router, in network namespaces (root, Linux). Each
+ * subcommand has its own options and help ({@code l4mesh lab up --help}).
+ */
 @Command(name = "lab", mixinStandardHelpOptions = true,
     description = {"A packet-mode lab in network namespaces (root, Linux, BIRD 2): clients, a router with BGP",
-        "multipath (ECMP), l4mesh nodes announcing the VIP while they serve, backends answering clients directly.",
-        "  up      build it (idempotent)    down    remove what it made    status  what is there"})
-public final class LabCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "up|down|status")
-    String action;
-
-    @Option(names = "--nodes", defaultValue = "2", description = "l4mesh nodes (default 2).")
-    int nodes;
-
-    @Option(names = "--backends", defaultValue = "2", description = "Backends (default 2).")
-    int backends;
-
-    @Option(names = "--clients", defaultValue = "1", description = "Clients (default 1).")
-    int clients;
-
-    @Option(names = "--pool-backends", defaultValue = "0",
-        description = "Backends in the pool at start (default: all); the rest run, ready for 'l4mesh backend add'.")
-    int poolBackends;
-
-    @Option(names = "--sync", defaultValue = "on", description = "Flow-table sync between the nodes: on or off.")
-    String sync;
-
-    @Option(names = "--dir", defaultValue = "/tmp/l4mesh-lab", description = "State, configs and logs.")
-    Path dir;
+        "multipath (ECMP), l4mesh nodes announcing the VIP while they serve, backends answering clients directly."},
+    subcommands = {LabCommand.Up.class, LabCommand.Down.class, LabCommand.Status.class})
+public final class LabCommand implements Runnable {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
 
     @Override
-    public Integer call() throws Exception {
-        Lab lab = new Lab(dir);
-        switch (action) {
-            case "up" -> {
-                if (nodes < 1 || nodes > 8 || backends < 1 || backends > 8 || clients < 1 || clients > 8
-                    || poolBackends < 0 || poolBackends > backends || !sync.equals("on") && !sync.equals("off")) {
-                    System.err.println("l4mesh lab: --nodes, --backends and --clients are 1 to 8, --pool-backends 0 to"
-                        + " --backends, --sync on or off");
-                    return L4meshCli.EXIT_USAGE;
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    /** The lab's directory, shared by every subcommand. */
+    static final class DirOption {
+        @Option(names = "--dir", defaultValue = "/tmp/l4mesh-lab", description = "State, configs and logs "
+            + "(default /tmp/l4mesh-lab).")
+        Path dir;
+    }
+
+    private static String launcher() {
+        String l = System.getProperty("l4mesh.launcher", "l4mesh");
+        return l.equals(System.getProperty("user.dir") + "/l4mesh") ? "./l4mesh" : l;
+    }
+
+    @Command(name = "up", mixinStandardHelpOptions = true,
+        description = {"Build the lab (idempotent: a lab of the same shape is kept, another one is replaced).",
+            "Prints the namespaces, the processes and what to try."})
+    static final class Up implements Callable<Integer> {
+        @Option(names = "--nodes", defaultValue = "2", description = "l4mesh nodes started (default 2).")
+        int nodes;
+
+        @Option(names = "--spare-nodes", defaultValue = "0",
+            description = "Nodes built but not started, in every node's seeds (default 0): 'start' them to scale out.")
+        int spareNodes;
+
+        @Option(names = "--backends", defaultValue = "2", description = "Backends (default 2).")
+        int backends;
+
+        @Option(names = "--clients", defaultValue = "1", description = "Clients (default 1).")
+        int clients;
+
+        @Option(names = "--pool-backends", defaultValue = "0",
+            description = "Backends in the pool at start (default: all); the rest run, ready for 'l4mesh backend add'.")
+        int poolBackends;
+
+        @Option(names = "--sync", defaultValue = "on", description = "Flow-table sync between the nodes: on or off.")
+        String sync;
+
+        @Option(names = "--fault-injection", description = "Open the nodes' fault seams (/fault/*) for the chaos suite.")
+        boolean faultInjection;
+
+        @Mixin
+        DirOption dir;
+
+        @Override
+        public Integer call() throws Exception {
+            Lab.Options o;
+            try {
+                if (!sync.equals("on") && !sync.equals("off")) {
+                    throw new IllegalArgumentException("--sync is on or off");
                 }
-                Lab.State s = lab.up(new Lab.Options(nodes, backends, clients,
-                    poolBackends == 0 ? backends : poolBackends, sync.equals("on")), Lab.selfCommand());
-                System.out.printf("""
-                    l4mesh lab: %d nodes (one mesh, flow sync %s), %d backends (%d in the pool), %d clients;
-                      VIP %s:%d (state in %s)
-                      namespaces: %s
-                      try: ip netns exec l4lab-c1 %s probe %s:%d --count 20
-                           ip -n l4lab-r route show %s        # one next hop per serving node
-                           kill <pid of node-1 in %s>          # its route is withdrawn at once
-                    """, s.nodes(), s.sync() ? "on" : "off", s.backends(), s.poolBackends(), s.clients(), Lab.VIP,
-                    Lab.PORT, dir, s.namespaces(),
-                    System.getProperty("l4mesh.launcher", "l4mesh"), Lab.VIP, Lab.PORT, Lab.VIP,
-                    lab.stateFile());
-                return 0;
-            }
-            case "down" -> {
-                lab.down();
-                System.out.println("l4mesh lab: removed");
-                return 0;
-            }
-            case "status" -> {
-                Lab.State s = lab.state();
-                if (s == null) {
-                    System.out.println("l4mesh lab: none (state file " + lab.stateFile() + ")");
-                    return 0;
-                }
-                System.out.println("namespaces: " + s.namespaces());
-                s.processes().forEach((k, v) -> System.out.printf("  %-12s pid %-8d %s%n", k, v,
-                    ProcessHandle.of(v).map(ProcessHandle::isAlive).orElse(false) ? "running" : "gone"));
-                System.out.println("router's next hops for the VIP: " + lab.vipNextHops());
-                return 0;
-            }
-            default -> {
-                System.err.println("l4mesh lab: up, down or status");
+                o = new Lab.Options(nodes, backends, clients, poolBackends == 0 ? backends : poolBackends,
+                    sync.equals("on"), spareNodes, faultInjection);
+            } catch (IllegalArgumentException e) {
+                System.err.println("l4mesh lab up: " + e.getMessage());
                 return L4meshCli.EXIT_USAGE;
             }
+            Lab lab = new Lab(dir.dir);
+            Lab.State s = lab.up(o, Lab.selfCommand());
+            System.out.print(guide(lab, s));
+            return 0;
+        }
+    }
+
+    /** What {@code lab up} prints: the lab's shape, its namespaces and processes, and what to try. */
+    static String guide(Lab lab, Lab.State s) {
+        String l = launcher();
+        StringBuilder b = new StringBuilder();
+        b.append(String.format("l4mesh lab: %d nodes (one mesh, flow sync %s%s), %d backends (%d in pool %s), "
+                + "%d clients; state, configs and logs in %s%n", s.nodes(), s.sync() ? "on" : "off",
+            s.spareNodes() > 0 ? ", " + s.spareNodes() + " spare" : "", s.backends(), s.poolBackends(), Lab.POOL,
+            s.clients(), lab.dir()));
+        b.append(String.format("  VIPs: %s:%d (TCP), %s:%d (UDP), [%s]:%d (TCP over IPv6)%n", Lab.VIP, Lab.PORT,
+            Lab.UDP_VIP, Lab.UDP_PORT, Lab.VIP6, Lab.PORT));
+        b.append("  namespaces: ").append(String.join(" ", s.namespaces())).append('\n');
+        Table t = new Table("PROCESS", "PID", "NAMESPACE");
+        s.processes().forEach((name, pid) -> t.row(name, Long.toString(pid), namespaceOf(name)));
+        java.io.StringWriter sw = new java.io.StringWriter();
+        java.io.PrintWriter pw = new java.io.PrintWriter(sw);
+        t.print(pw, "  ");
+        pw.flush();
+        b.append(sw);
+        b.append("\n  Try (as root):\n");
+        b.append(String.format("    ip netns exec %s %s probe %s:%d --count 20%n", Lab.clientNamespace(1), l,
+            Lab.VIP, Lab.PORT));
+        b.append(String.format("    ip -n %s route show %s        # one next hop per serving node%n",
+            Lab.routerNamespace(), Lab.VIP));
+        b.append(String.format("    ip netns exec %s %s members   # each node's admin API is 127.0.0.1:%d in its"
+            + " namespace%n", Lab.nodeNamespace(1), l, Lab.ADMIN_PORT));
+        for (int j = s.poolBackends() + 1; j <= s.backends(); j++) {
+            b.append(String.format("    ip netns exec %s %s backend add %s %s   # backend-%d joins the pool (every "
+                + "node)%n", Lab.nodeNamespace(1), l, Lab.POOL, Lab.backendId(j), j));
+        }
+        b.append(String.format("    kill %d                      # node-1 (SIGTERM): its route is withdrawn at once%n",
+            s.processes().getOrDefault("node-1", -1L)));
+        b.append(String.format("    %s lab down%s%n", l, lab.dir().toString().equals("/tmp/l4mesh-lab") ? ""
+            : " --dir " + lab.dir()));
+        return b.toString();
+    }
+
+    private static String namespaceOf(String process) {
+        String[] p = process.split("-");
+        String n = p.length > 1 ? p[p.length - 1] : "";
+        if (process.equals("bird-r")) {
+            return Lab.routerNamespace();
+        }
+        if (process.startsWith("bird-n")) {
+            return Lab.nodeNamespace(Integer.parseInt(process.substring(6)));
+        }
+        if (process.startsWith("node-") || process.startsWith("announce-")) {
+            return Lab.nodeNamespace(Integer.parseInt(n));
+        }
+        if (process.startsWith("backend-") || process.startsWith("decap-")) {
+            return Lab.backendNamespace(Integer.parseInt(n));
+        }
+        return "";
+    }
+
+    @Command(name = "down", mixinStandardHelpOptions = true,
+        description = "Remove what the lab made: its processes by PID, its namespaces by name.")
+    static final class Down implements Callable<Integer> {
+        @Mixin
+        DirOption dir;
+
+        @Override
+        public Integer call() throws Exception {
+            new Lab(dir.dir).down();
+            System.out.println("l4mesh lab: removed");
+            return 0;
+        }
+    }
+
+    @Command(name = "status", mixinStandardHelpOptions = true,
+        description = "What the lab has: namespaces, processes (running or gone), the router's next hops for the VIP.")
+    static final class Status implements Callable<Integer> {
+        @Mixin
+        DirOption dir;
+
+        @Override
+        public Integer call() throws Exception {
+            Lab lab = new Lab(dir.dir);
+            Lab.State s = lab.state();
+            if (s == null) {
+                System.out.println("l4mesh lab: none (state file " + lab.stateFile() + ")");
+                return 0;
+            }
+            System.out.println("namespaces: " + s.namespaces());
+            s.processes().forEach((k, v) -> System.out.printf("  %-12s pid %-8d %s%n", k, v,
+                ProcessHandle.of(v).map(ProcessHandle::isAlive).orElse(false) ? "running" : "gone"));
+            System.out.println("router's next hops for the VIP: " + lab.vipNextHops());
+            return 0;
         }
     }
 }

@@ -219,7 +219,7 @@ public final class ConfigLoader {
             }
             backends.add(b);
         }
-        Obj hc = p.obj("healthCheck", "enabled", "interval", "timeout", "rise", "fall", "through");
+        Obj hc = p.obj("healthCheck", "enabled", "interval", "timeout", "rise", "fall", "through", "send", "expect");
         String through = hc.string("through", "direct");
         if (!through.equals("direct") && !through.equals("tunnel")) {
             throw new ConfigException(hc.path("through"), "'" + through + "' is not one of direct, tunnel");
@@ -228,7 +228,12 @@ public final class ConfigLoader {
             hc.duration("interval", HealthCheckConfig.DEFAULT_INTERVAL, false),
             hc.duration("timeout", HealthCheckConfig.DEFAULT_TIMEOUT, false),
             hc.integer("rise", HealthCheckConfig.DEFAULT_RISE, 1, 100),
-            hc.integer("fall", HealthCheckConfig.DEFAULT_FALL, 1, 100), through.equals("tunnel"));
+            hc.integer("fall", HealthCheckConfig.DEFAULT_FALL, 1, 100), through.equals("tunnel"),
+            checkText(hc, "send"), checkText(hc, "expect"));
+        if (health.send() != null && health.expect() == null) {
+            throw new ConfigException(hc.path("send"), "needs healthCheck.expect: the answer that shows the backend "
+                + "works");
+        }
         if (health.timeout().compareTo(health.interval()) > 0) {
             throw new ConfigException(hc.path("timeout"), "must not exceed interval (" + health.interval() + ")");
         }
@@ -237,6 +242,20 @@ public final class ConfigLoader {
             p.duration("idleTimeout", PoolConfig.DEFAULT_IDLE_TIMEOUT, false),
             p.integer("maxConnectionsPerBackend", 0, 0, Integer.MAX_VALUE),
             p.enumValue("proxyProtocol", ProxyProtocol.class, ProxyProtocol.NONE), encapsulation(p));
+    }
+
+    /** A health check's {@code send} or {@code expect}: non-empty, at most {@value HealthCheckConfig#MAX_CHECK_BYTES} bytes. */
+    private static String checkText(Obj hc, String field) throws ConfigException {
+        if (hc.present(field) == null) {
+            return null;
+        }
+        String t = hc.string(field, "");
+        int bytes = t.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        if (bytes == 0 || bytes > HealthCheckConfig.MAX_CHECK_BYTES) {
+            throw new ConfigException(hc.path(field), "must be 1 to " + HealthCheckConfig.MAX_CHECK_BYTES
+                + " bytes, got " + bytes);
+        }
+        return t;
     }
 
     private static EncapsulationConfig encapsulation(Obj p) throws ConfigException {

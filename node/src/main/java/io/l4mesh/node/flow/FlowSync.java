@@ -90,7 +90,10 @@ public final class FlowSync implements AutoCloseable {
     private final long[] ringSeq = new long[RING];
     private final long[] drain = new long[4 * SyncCodec.MAX_DATAGRAM_ENTRIES];
     private final Map<Long, Peer> senders = new HashMap<>();
-    private List<InetSocketAddress> peers = List.of();
+    /** The peers this node sends to (sync thread writes; {@link #pullFromAnyPeer} reads). */
+    private volatile List<InetSocketAddress> peers = List.of();
+    /** Every address a datagram or heartbeat came from: those peers stream to this node. */
+    private final java.util.Set<InetSocketAddress> heardFrom = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private long nextSeq = 1;
     private int batchCount;
     private long batchStartNanos;
@@ -390,10 +393,13 @@ public final class FlowSync implements AutoCloseable {
         if (p == null || p.epoch != peerEpoch) {
             p = new Peer();
             p.epoch = peerEpoch;
-            p.next = seq;          // a new stream: what came before is covered by the snapshot pulled at start
+            p.next = seq;          // a new stream: what came before is in the snapshots pulled once it streamed here
             senders.put(id, p);
         }
         p.address = from;
+        if (!heardFrom.contains(from)) {
+            heardFrom.add(from);
+        }
         return p;
     }
 
@@ -774,38 +780,50 @@ public final class FlowSync implements AutoCloseable {
     }
 
     /**
-     * Pulls a snapshot from the first peer that answers, waiting up to the configured time for peers to appear.
-     * Returns normally when there is nobody to pull from (a lone or first node).
+     * Pulls every live peer's flows before this node serves: it waits (up to the configured time) until each peer
+     * streams to it (a heartbeat or datagram came from it) and it streams to each, then pulls a snapshot from each.
+     * So every flow is either in a snapshot (it existed when the peer answered) or arrives in a stream that already
+     * includes this node: no flow created while a peer had not yet learnt of this node is missed. A snapshot from
+     * only the first peer, taken before the others streamed here, missed such flows (a flow created on node A just
+     * after node B joined, before A sent to B, was unknown to B when A died). Returns normally when there is nobody
+     * to pull from (a lone or first node).
      *
-     * @return whether a snapshot was applied
+     * @param expectPeers wait for peers to appear (seeds are configured)
+     * @return whether at least one snapshot was applied
      */
     public boolean pullFromAnyPeer(boolean expectPeers) {
         long deadline = System.nanoTime() + config.snapshotTimeout().toNanos();
-        while (System.nanoTime() < deadline && running) {
-            List<InetSocketAddress> ps = peerSource.get();
-            for (InetSocketAddress p : ps) {
-                long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
-                if (left <= 0) {
-                    break;
-                }
-                try {
-                    pull(p, left);
-                    return true;
-                } catch (IOException e) {
-                    Log.warn(LOG, "flowsync.snapshot_failed", "peer", p, "error", e.getMessage());
-                }
-            }
+        List<InetSocketAddress> ps = peerSource.get();
+        while (running && System.nanoTime() < deadline) {
+            ps = peerSource.get();
             if (ps.isEmpty() && !expectPeers) {
                 return false;
             }
+            if (!ps.isEmpty() && heardFrom.containsAll(ps) && peers.containsAll(ps)) {
+                break;
+            }
             try {
-                Thread.sleep(50);
+                Thread.sleep(20);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return false;
             }
         }
-        return false;
+        if (!ps.isEmpty() && !(heardFrom.containsAll(ps) && peers.containsAll(ps))) {
+            Log.warn(LOG, "flowsync.peers_not_streaming", "peers", ps, "detail", "not every peer streams to this "
+                + "node after " + config.snapshotTimeout() + "; pulling what they have");
+        }
+        int pulled = 0;
+        for (InetSocketAddress p : ps) {
+            long left = Math.max(1000, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
+            try {
+                pull(p, left);
+                pulled++;
+            } catch (IOException e) {
+                Log.warn(LOG, "flowsync.snapshot_failed", "peer", p, "error", e.getMessage());
+            }
+        }
+        return pulled > 0;
     }
 
     /** Fault seam: DATA datagrams whose sequence number {@code p} accepts are dropped on first sending. */

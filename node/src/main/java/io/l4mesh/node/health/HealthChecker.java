@@ -19,7 +19,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Probes each backend with a TCP connect every {@code interval}, failing after {@code timeout}, and reports each
- * result to the control thread ({@link PoolRuntime#onProbe}), which applies rise/fall.
+ * result to the control thread ({@link PoolRuntime#onProbe}), which applies rise/fall. With {@code expect} the probe
+ * also writes {@code send} (if any) and must read the expected text within {@code timeout} after the connect.
  *
  * <p>With {@code through: tunnel}, a pool behind a packet-mode VIP is probed the way clients reach it: a connect to
  * the VIP's service from a source port that {@link ProbeSteering} maps to the backend, so the node's packet thread
@@ -111,12 +112,13 @@ public final class HealthChecker implements AutoCloseable {
             schedule(pool, backend, hc.interval().toMillis());
             return;
         }
+        Exchange exchange = hc.expect() == null ? null : new Exchange(pool, backend, hc);
         Bootstrap b = new Bootstrap()
             .group(loop)
             .channel(transport.socketChannel())
             .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) hc.timeout().toMillis())
             .option(ChannelOption.SO_LINGER, 0)
-            .handler(NO_HANDLER);
+            .handler(exchange == null ? NO_HANDLER : exchange);
         Tunnel t = hc.throughTunnel() ? tunnels.get(pool.name()) : null;
         java.net.SocketAddress target = backend.socketAddress();
         if (t != null) {
@@ -131,8 +133,75 @@ public final class HealthChecker implements AutoCloseable {
                 .localAddress(new java.net.InetSocketAddress(ProbeSteering.BASE_PORT + slot));
             target = t.vip();
         }
-        b.connect(target).addListener((ChannelFutureListener) f -> done(pool, backend, f));
+        b.connect(target).addListener((ChannelFutureListener) f -> {
+            if (exchange == null || !f.isSuccess()) {
+                done(pool, backend, f);
+            }   // else the exchange reports when the answer comes, or does not
+        });
         schedule(pool, backend, hc.interval().toMillis());
+    }
+
+    /**
+     * A probe with a request and an expected answer ({@code send}/{@code expect}): once connected it writes the
+     * request and waits up to {@code timeout} for the answer to contain the expected text. Reports once; at most
+     * {@link HealthCheckConfig#MAX_CHECK_BYTES} x 4 bytes of the answer are kept.
+     */
+    private final class Exchange extends ChannelInboundHandlerAdapter {
+        private final PoolRuntime pool;
+        private final BackendRuntime backend;
+        private final HealthCheckConfig hc;
+        private final StringBuilder answer = new StringBuilder();
+        private boolean reported;
+
+        Exchange(PoolRuntime pool, BackendRuntime backend, HealthCheckConfig hc) {
+            this.pool = pool;
+            this.backend = backend;
+            this.hc = hc;
+        }
+
+        @Override
+        public void channelActive(io.netty.channel.ChannelHandlerContext ctx) {
+            if (hc.send() != null) {
+                ctx.writeAndFlush(io.netty.buffer.Unpooled.copiedBuffer(hc.send(),
+                    java.nio.charset.StandardCharsets.UTF_8));
+            }
+            ctx.executor().schedule(() -> report(ctx, false, "no answer in " + hc.timeout().toMillis() + " ms"),
+                hc.timeout().toMillis(), TimeUnit.MILLISECONDS);
+        }
+
+        @Override
+        public void channelRead(io.netty.channel.ChannelHandlerContext ctx, Object msg) {
+            io.netty.buffer.ByteBuf in = (io.netty.buffer.ByteBuf) msg;
+            try {
+                if (answer.length() < 4 * HealthCheckConfig.MAX_CHECK_BYTES) {
+                    answer.append(in.toString(java.nio.charset.StandardCharsets.UTF_8));
+                }
+            } finally {
+                in.release();
+            }
+            if (answer.indexOf(hc.expect()) >= 0) {
+                report(ctx, true, "answered");
+            }
+        }
+
+        @Override
+        public void channelInactive(io.netty.channel.ChannelHandlerContext ctx) {
+            report(ctx, false, "closed before answering");
+        }
+
+        @Override
+        public void exceptionCaught(io.netty.channel.ChannelHandlerContext ctx, Throwable cause) {
+            report(ctx, false, cause.getClass().getSimpleName());
+        }
+
+        private void report(io.netty.channel.ChannelHandlerContext ctx, boolean ok, String detail) {
+            if (reported) {
+                return;
+            }
+            reported = true;
+            ctx.close();
+            control.execute(() -> pool.onProbe(backend.id(), ok, detail));
+        }
     }
 
     private void done(PoolRuntime pool, BackendRuntime backend, ChannelFuture f) {

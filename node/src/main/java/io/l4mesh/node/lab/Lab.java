@@ -1,16 +1,26 @@
 package io.l4mesh.node.lab;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.l4mesh.node.admin.AdminClient;
 import io.l4mesh.node.cli.L4meshCli;
 import io.l4mesh.node.packet.Commands;
+import io.l4mesh.node.packet.NetNamespace;
 import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Builds and removes the lab. Everything it creates (namespaces, processes) is recorded in {@code state.json} in
@@ -26,35 +36,68 @@ import java.util.concurrent.TimeUnit;
  * to the router: SIGTERM or kill -9 of the node removes the route and BIRD withdraws it at once; {@code l4mesh
  * announce} removes it too when the node stops answering {@code /healthz} (hung, or draining). The router
  * merges the nodes' routes into one ECMP route (hash policy 3 on the 5-tuple fields 0x0037).
+ *
+ * <p>Spare nodes ({@link Options#spareNodes}) are built like the others (namespace, BIRD, announcer, config, and a
+ * place in every node's seed list) but not started: {@link #startNode} adds one to the mesh (scale-out).
+ *
+ * <p>Threading: one thread builds, changes and removes a lab; {@link #admin} may be called from any thread.
  */
 public final class Lab {
     public static final String VIP = "198.18.100.1";
     public static final int PORT = 8080;
-    /** A second VIP, UDP, for the packet benchmark: its own TUN on every node. */
+    /** A second VIP, UDP: its own TUN on every node; each backend's demo backend answers on it. */
     public static final String UDP_VIP = "198.18.100.2";
     /** The TCP service on an IPv6 VIP (fd00::/8 inside the lab): clients and router speak IPv6, the fabric IPv4. */
     public static final String VIP6 = "fd00:100::1";
     public static final int UDP_PORT = 9000;
+    /** The pool every lab node serves. */
+    public static final String POOL = "web";
+    /** The most nodes, backends or clients a lab has (their subnets are 198.18.2i, 4j, 1k). */
+    public static final int MAX_HOSTS = 8;
+    /** Each node's admin API, inside its namespace. */
+    public static final int ADMIN_PORT = 9090;
+    /** The heap of every l4mesh process the lab starts. */
+    public static final String NODE_HEAP = "-Xmx128m";
     static final String PREFIX = "l4lab-";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** Membership (gossip) port of every node; flow sync uses the next one. */
     public static final int GOSSIP_PORT = 7946;
 
-    /** What the lab made. */
+    /**
+     * What the lab made.
+     *
+     * @param nodes      nodes started at build time (node-1 .. node-N)
+     * @param spareNodes nodes built but not started (node-N+1 ..), for {@link #startNode}
+     */
     public record State(List<String> namespaces, Map<String, Long> processes, int nodes, int backends, int clients,
-                        int poolBackends, boolean sync) {
+                        int poolBackends, boolean sync, int spareNodes, boolean faultInjection) {
+        /** Every node namespace the lab has, started or spare. */
+        public int allNodes() {
+            return nodes + spareNodes;
+        }
     }
 
     /**
      * The lab's shape.
      *
-     * @param poolBackends backends in the pool at start (the rest run, ready to be added with {@code l4mesh backend add})
-     * @param sync         flow-table sync between the nodes (they always form one mesh)
+     * @param poolBackends   backends in the pool at start (the rest run, ready to be added with {@code l4mesh backend add})
+     * @param sync           flow-table sync between the nodes (they always form one mesh)
+     * @param spareNodes     nodes built but not started
+     * @param faultInjection the nodes' fault seams reachable through their admin APIs (the chaos suite)
      */
-    public record Options(int nodes, int backends, int clients, int poolBackends, boolean sync) {
+    public record Options(int nodes, int backends, int clients, int poolBackends, boolean sync, int spareNodes,
+                          boolean faultInjection) {
+        public Options {
+            if (nodes < 1 || nodes + spareNodes > MAX_HOSTS || spareNodes < 0 || backends < 1 || backends > MAX_HOSTS
+                || clients < 1 || clients > MAX_HOSTS || poolBackends < 1 || poolBackends > backends) {
+                throw new IllegalArgumentException("a lab has 1 to " + MAX_HOSTS + " nodes (spares included), backends"
+                    + " and clients, and 1 to all of its backends in the pool");
+            }
+        }
+
         public static Options of(int nodes, int backends, int clients) {
-            return new Options(nodes, backends, clients, backends, true);
+            return new Options(nodes, backends, clients, backends, true, 0, false);
         }
     }
 
@@ -63,15 +106,47 @@ public final class Lab {
         return "198.18." + (40 + j) + ".2";
     }
 
+    /** A backend's service address ({@code host:port}, as the pool names it). */
+    public static String backendId(int j) {
+        return backendAddress(j) + ":" + PORT;
+    }
+
     /** A node's address in the lab (its admin API listens on 127.0.0.1:9090 in its namespace). */
     public static String nodeAddress(int i) {
         return "198.18." + (20 + i) + ".2";
     }
 
+    /** A client's address in the lab. */
+    public static String clientAddress(int k) {
+        return "198.18." + (10 + k) + ".2";
+    }
+
+    public static String nodeNamespace(int i) {
+        return PREFIX + "n" + i;
+    }
+
+    public static String backendNamespace(int j) {
+        return PREFIX + "b" + j;
+    }
+
+    public static String clientNamespace(int k) {
+        return PREFIX + "c" + k;
+    }
+
+    public static String routerNamespace() {
+        return PREFIX + "r";
+    }
+
     private final Path dir;
+    private final Map<String, NetNamespace.Pinned> pinned = new ConcurrentHashMap<>();
 
     public Lab(Path dir) {
         this.dir = dir;
+    }
+
+    /** Where the lab keeps its state, configs and logs. */
+    public Path dir() {
+        return dir;
     }
 
     public Path stateFile() {
@@ -98,16 +173,15 @@ public final class Lab {
     public State up(Options o, List<String> l4mesh) throws Exception {
         State existing = state();
         if (existing != null) {
-            if (existing.nodes() == o.nodes() && existing.backends() == o.backends()
-                && existing.clients() == o.clients() && existing.poolBackends() == o.poolBackends()
-                && existing.sync() == o.sync() && existing.namespaces().stream().allMatch(Lab::namespaceExists)) {
+            if (shape(existing).equals(o) && existing.namespaces().stream().allMatch(Lab::namespaceExists)) {
                 return existing;
             }
             down();
         }
         List<String> ns = new ArrayList<>();
         Map<String, Long> procs = new LinkedHashMap<>();
-        State s = new State(ns, procs, o.nodes(), o.backends(), o.clients(), o.poolBackends(), o.sync());
+        State s = new State(ns, procs, o.nodes(), o.backends(), o.clients(), o.poolBackends(), o.sync(),
+            o.spareNodes(), o.faultInjection());
         try {
             build(s, l4mesh);
         } catch (Exception e) {
@@ -119,101 +193,60 @@ public final class Lab {
         return s;
     }
 
+    /** The options a recorded lab was built with. */
+    public static Options shape(State s) {
+        return new Options(s.nodes(), s.backends(), s.clients(), s.poolBackends(), s.sync(), s.spareNodes(),
+            s.faultInjection());
+    }
+
     private void build(State s, List<String> l4mesh) throws Exception {
         Files.createDirectories(dir);
-        String r = PREFIX + "r";
+        String r = routerNamespace();
         addNs(s, r);
         sh(r, "ip link set lo up; sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1;"
             + " sysctl -qw net.ipv4.fib_multipath_hash_policy=3 net.ipv4.fib_multipath_hash_fields=0x0037 || true;"
             + " sysctl -qw net.ipv6.fib_multipath_hash_policy=3 net.ipv6.fib_multipath_hash_fields=0x0037 || true");
         StringBuilder bgp = new StringBuilder();
         for (int i = 1; i <= s.clients(); i++) {
-            String c = PREFIX + "c" + i;
+            String c = clientNamespace(i);
             addNs(s, c);
             link(r, "rc" + i, c, "lc" + i, 1500);
             subnet(r, "rc" + i, c, "lc" + i, 10 + i, "");
         }
         for (int j = 1; j <= s.backends(); j++) {
-            String b = PREFIX + "b" + j;
+            String b = backendNamespace(j);
             addNs(s, b);
             link(r, "rb" + j, b, "lb" + j, 1600);
+            // ip_nonlocal_bind: the demo backend binds the UDP VIP (so its replies come from it) before decap adds it
             subnet(r, "rb" + j, b, "lb" + j, 40 + j, "; sysctl -qw net.ipv4.conf.all.rp_filter=0"
-                + " net.ipv4.conf.default.rp_filter=0 net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2");
-            start(s, b, "decap-" + j, l4mesh, List.of("decap", "--listen", "198.18." + (40 + j) + ".2:6080",
+                + " net.ipv4.conf.default.rp_filter=0 net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2"
+                + " net.ipv4.ip_nonlocal_bind=1");
+            start(s, b, "decap-" + j, l4mesh, List.of("decap", "--listen", backendAddress(j) + ":6080",
                 "--tun", "l4mdecap", "--vip", VIP, "--vip", UDP_VIP, "--vip", VIP6));
-            start(s, b, "backend-" + j, l4mesh, List.of("demo-backend", "--name", "backend-" + j, "--bind",
-                "[::]:" + PORT));
+            startBackend(s, j, l4mesh);
         }
         StringBuilder pool = new StringBuilder();
         for (int j = 1; j <= s.poolBackends(); j++) {
-            pool.append(pool.isEmpty() ? "" : ", ").append(backendAddress(j)).append(':').append(PORT);
+            pool.append(pool.isEmpty() ? "" : ", ").append(backendId(j));
         }
         Path key = dir.resolve("cluster.key");
         byte[] secret = new byte[32];
         new java.security.SecureRandom().nextBytes(secret);
         Files.writeString(key, java.util.HexFormat.of().formatHex(secret) + "\n");
-        for (int i = 1; i <= s.nodes(); i++) {
-            String n = PREFIX + "n" + i;
+        for (int i = 1; i <= s.allNodes(); i++) {
+            String n = nodeNamespace(i);
             addNs(s, n);
             link(r, "rn" + i, n, "ln" + i, 1600);
             subnet(r, "rn" + i, n, "ln" + i, 20 + i, "");
-            Path cfg = dir.resolve("node-" + i + ".yaml");
             Path data = dir.resolve("data-n" + i);
             Commands.deleteTree(data);     // a fresh pool ledger: the config's backends seed it
-            StringBuilder seeds = new StringBuilder();
-            for (int k = 1; k <= s.nodes(); k++) {
-                if (k != i) {
-                    seeds.append(seeds.isEmpty() ? "" : ", ").append(nodeAddress(k)).append(':').append(GOSSIP_PORT);
-                }
-            }
-            Files.writeString(cfg, """
-                node: {id: lab-n%d, dataDir: %s}
-                admin: {bind: 127.0.0.1:9090}
-                runtime: {shutdownGrace: 2s}
-                listeners:
-                  - {name: vip, bind: "%s:%d", protocol: tcp, pool: web, mode: packet,
-                     packet: {tun: l4mvip, fabricMtu: 1600, flowTable: {maxEntries: 100000}}}
-                  - {name: vip-udp, bind: "%s:%d", protocol: udp, pool: web, mode: packet,
-                     packet: {tun: l4mudp, fabricMtu: 1600, flowTable: {maxEntries: 100000}}}
-                  - {name: vip6, bind: "[%s]:%d", protocol: tcp, pool: web, mode: packet,
-                     packet: {tun: l4mvip6, fabricMtu: 1600, flowTable: {maxEntries: 100000}}}
-                pools:
-                  web:
-                    backends: [%s]
-                    healthCheck: {interval: 500ms, timeout: 300ms, rise: 2, fall: 2, through: tunnel}
-                membership:
-                  bind: %s:%d
-                  seeds: [%s]
-                  keyFile: %s
-                  flowSync: {enabled: %s, snapshotTimeout: 3s}
-                """.formatted(i, data, VIP, PORT, UDP_VIP, UDP_PORT, VIP6, PORT, pool, nodeAddress(i), GOSSIP_PORT,
-                seeds, key, s.sync()));
+            Files.writeString(dir.resolve("node-" + i + ".yaml"), nodeConfig(s, i, pool.toString(), data, key));
             Path birdConf = dir.resolve("bird-n" + i + ".conf");
-            Files.writeString(birdConf, """
-                router id 198.18.%d.2;
-                protocol device { }
-                protocol kernel {
-                  learn; scan time 1;
-                  ipv4 { import filter { if net ~ [ %s/32, %s/32 ] then accept; reject; }; export none; };
-                }
-                protocol bgp upstream {
-                  local as 65001; neighbor 198.18.%d.1 as 65000;
-                  hold time 3; keepalive time 1; connect retry time 1; error wait time 1, 5;
-                  ipv4 { import none; export filter { if net ~ [ %s/32, %s/32 ] then accept; reject; };
-                         next hop self; };
-                }
-                protocol kernel kernel6 {
-                  learn; scan time 1;
-                  ipv6 { import filter { if net ~ [ %s/128 ] then accept; reject; }; export none; };
-                }
-                protocol bgp upstream6 {
-                  local as 65001; neighbor fd00:%d::1 as 65000;
-                  hold time 3; keepalive time 1; connect retry time 1; error wait time 1, 5;
-                  ipv6 { import none; export filter { if net ~ [ %s/128 ] then accept; reject; }; next hop self; };
-                }
-                """.formatted(20 + i, VIP, UDP_VIP, 20 + i, VIP, UDP_VIP, VIP6, 20 + i, VIP6));
+            Files.writeString(birdConf, nodeBird(i));
             bird(s, n, "bird-n" + i, birdConf);
-            start(s, n, "node-" + i, l4mesh, List.of("run", "--config", cfg.toString()));
+            if (i <= s.nodes()) {
+                startNode(s, i, l4mesh);
+            }
             start(s, n, "announce-" + i, l4mesh, List.of("announce", "--vip", VIP + "=l4mvip", "--vip",
                 UDP_VIP + "=l4mudp", "--vip", VIP6 + "=l4mvip6"));
             bgp.append("protocol bgp n").append(i).append(" from node { neighbor 198.18.").append(20 + i)
@@ -223,6 +256,7 @@ public final class Lab {
         }
         Path routerConf = dir.resolve("bird-r.conf");
         Files.writeString(routerConf, """
+            log "%s" all;
             router id 198.18.0.1;
             protocol device { }
             protocol kernel { ipv4 { export all; }; merge paths on limit 16; }
@@ -235,8 +269,68 @@ public final class Lab {
               local as 65000; hold time 3; keepalive time 1; connect retry time 1; error wait time 1, 5;
               ipv6 { import all; export none; };
             }
-            """ + bgp);
+            """.formatted(dir.resolve("bird-r.log")) + bgp);
         bird(s, r, "bird-r", routerConf);
+    }
+
+    private String nodeConfig(State s, int i, String pool, Path data, Path key) {
+        StringBuilder seeds = new StringBuilder();
+        for (int k = 1; k <= s.allNodes(); k++) {
+            if (k != i) {
+                seeds.append(seeds.isEmpty() ? "" : ", ").append(nodeAddress(k)).append(':').append(GOSSIP_PORT);
+            }
+        }
+        return """
+            node: {id: lab-n%d, dataDir: %s}
+            admin: {bind: 127.0.0.1:%d}
+            runtime: {shutdownGrace: 2s}
+            listeners:
+              - {name: vip, bind: "%s:%d", protocol: tcp, pool: %s, mode: packet,
+                 packet: {tun: l4mvip, fabricMtu: 1600, flowTable: {maxEntries: 100000}}}
+              - {name: vip-udp, bind: "%s:%d", protocol: udp, pool: %s, mode: packet,
+                 packet: {tun: l4mudp, fabricMtu: 1600, flowTable: {maxEntries: 100000}}}
+              - {name: vip6, bind: "[%s]:%d", protocol: tcp, pool: %s, mode: packet,
+                 packet: {tun: l4mvip6, fabricMtu: 1600, flowTable: {maxEntries: 100000}}}
+            pools:
+              %s:
+                backends: [%s]
+                healthCheck: {interval: 500ms, timeout: 300ms, rise: 2, fall: 2, through: tunnel}
+            membership:
+              bind: %s:%d
+              seeds: [%s]
+              keyFile: %s
+              faultInjection: %s
+              flowSync: {enabled: %s, snapshotTimeout: 3s}
+            """.formatted(i, data, ADMIN_PORT, VIP, PORT, POOL, UDP_VIP, UDP_PORT, POOL, VIP6, PORT, POOL, POOL, pool,
+            nodeAddress(i), GOSSIP_PORT, seeds, key, s.faultInjection(), s.sync());
+    }
+
+    private String nodeBird(int i) {
+        return """
+            log "%s" all;
+            router id 198.18.%d.2;
+            protocol device { }
+            protocol kernel {
+              learn; scan time 1;
+              ipv4 { import filter { if net ~ [ %s/32, %s/32 ] then accept; reject; }; export none; };
+            }
+            protocol bgp upstream {
+              local as 65001; neighbor 198.18.%d.1 as 65000;
+              hold time 3; keepalive time 1; connect retry time 1; error wait time 1, 5;
+              ipv4 { import none; export filter { if net ~ [ %s/32, %s/32 ] then accept; reject; };
+                     next hop self; };
+            }
+            protocol kernel kernel6 {
+              learn; scan time 1;
+              ipv6 { import filter { if net ~ [ %s/128 ] then accept; reject; }; export none; };
+            }
+            protocol bgp upstream6 {
+              local as 65001; neighbor fd00:%d::1 as 65000;
+              hold time 3; keepalive time 1; connect retry time 1; error wait time 1, 5;
+              ipv6 { import none; export filter { if net ~ [ %s/128 ] then accept; reject; }; next hop self; };
+            }
+            """.formatted(dir.resolve("bird-n" + i + ".log"), 20 + i, VIP, UDP_VIP, 20 + i, VIP, UDP_VIP, VIP6,
+            20 + i, VIP6);
     }
 
     /**
@@ -261,7 +355,7 @@ public final class Lab {
         s.namespaces().add(name);
     }
 
-    static boolean namespaceExists(String name) {
+    public static boolean namespaceExists(String name) {
         return Files.exists(Path.of("/var/run/netns", name));
     }
 
@@ -273,8 +367,9 @@ public final class Lab {
     }
 
     private void bird(State s, String ns, String name, Path conf) throws Exception {
-        Path sock = dir.resolve(name + ".ctl");
+        Path sock = birdSocket(name);
         Path pid = dir.resolve(name + ".pid");
+        Files.deleteIfExists(pid);
         run(List.of("ip", "netns", "exec", ns, "bird", "-c", conf.toString(), "-s", sock.toString(), "-P",
             pid.toString()));
         // BIRD daemonizes; its child writes the PID file a moment after the parent returns.
@@ -289,42 +384,125 @@ public final class Lab {
         s.processes().put(name, Long.parseLong(text));
     }
 
+    /** The control socket of a BIRD the lab runs ({@code bird-r}, {@code bird-n1}, ...), for {@code birdc -s}. */
+    public Path birdSocket(String name) {
+        return dir.resolve(name + ".ctl");
+    }
+
     private void start(State s, String ns, String name, List<String> l4mesh, List<String> args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns));
         cmd.addAll(l4mesh);
         cmd.addAll(args);
+        Path log = dir.resolve(name + ".log");
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-            .redirectOutput(dir.resolve(name + ".log").toFile()).start();
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
         s.processes().put(name, p.pid());
     }
 
+    private void startNode(State s, int i, List<String> l4mesh) throws IOException {
+        start(s, nodeNamespace(i), "node-" + i, l4mesh, List.of("run", "--config",
+            dir.resolve("node-" + i + ".yaml").toString()));
+    }
+
+    private void startBackend(State s, int j, List<String> l4mesh) throws IOException {
+        start(s, backendNamespace(j), "backend-" + j, l4mesh, List.of("demo-backend", "--name", "backend-" + j,
+            "--bind", "[::]:" + PORT, "--bind", UDP_VIP + ":" + UDP_PORT));
+    }
+
     /**
-     * Starts node {@code i} again with its config (after it died or was killed): records the new PID. It loads its
-     * saved pool, joins the mesh and pulls its peers' flows before it routes the VIPs.
+     * Starts node {@code i} (a spare, or one that died or was killed) with its config and records its PID. It loads
+     * its saved pool, joins the mesh and pulls its peers' flows before it routes the VIPs.
      */
-    public long restartNode(int i, List<String> l4mesh) throws Exception {
+    public long startNode(int i, List<String> l4mesh) throws Exception {
         State s = state();
-        if (s == null || i < 1 || i > s.nodes()) {
+        if (s == null || i < 1 || i > s.allNodes()) {
             throw new IllegalArgumentException("no node " + i + " in this lab");
         }
-        Long old = s.processes().get("node-" + i);
-        if (old != null && ProcessHandle.of(old).map(ProcessHandle::isAlive).orElse(false)) {
-            throw new IllegalStateException("node " + i + " is still running (pid " + old + ")");
-        }
-        start(s, PREFIX + "n" + i, "node-" + i, l4mesh, List.of("run", "--config",
-            dir.resolve("node-" + i + ".yaml").toString()));
+        requireStopped(s, "node-" + i);
+        startNode(s, i, l4mesh);
         save(s);
         return s.processes().get("node-" + i);
+    }
+
+    /** Same as {@link #startNode}: kept for the callers that restart a node they killed. */
+    public long restartNode(int i, List<String> l4mesh) throws Exception {
+        return startNode(i, l4mesh);
+    }
+
+    /** Starts backend {@code j}'s demo backend again (after it was killed) and records its PID. */
+    public long startBackend(int j, List<String> l4mesh) throws Exception {
+        State s = state();
+        if (s == null || j < 1 || j > s.backends()) {
+            throw new IllegalArgumentException("no backend " + j + " in this lab");
+        }
+        requireStopped(s, "backend-" + j);
+        startBackend(s, j, l4mesh);
+        save(s);
+        return s.processes().get("backend-" + j);
+    }
+
+    /**
+     * Starts an extra process of the caller's in a lab namespace, recorded under {@code name} (so {@link #down}
+     * removes it), with its output in {@code name.log}.
+     */
+    public long startProcess(String name, String namespace, List<String> command) throws Exception {
+        State s = state();
+        if (s == null || !s.namespaces().contains(namespace)) {
+            throw new IllegalArgumentException("no namespace " + namespace + " in this lab");
+        }
+        requireStopped(s, name);
+        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", namespace));
+        cmd.addAll(command);
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(name + ".log").toFile())).start();
+        s.processes().put(name, p.pid());
+        save(s);
+        return p.pid();
+    }
+
+    /** Starts the router's BIRD again (after it was killed) with its config. */
+    public long startRouterBird() throws Exception {
+        State s = state();
+        requireStopped(s, "bird-r");
+        bird(s, routerNamespace(), "bird-r", dir.resolve("bird-r.conf"));
+        save(s);
+        return s.processes().get("bird-r");
+    }
+
+    private static void requireStopped(State s, String name) {
+        Long old = s.processes().get(name);
+        if (old != null && ProcessHandle.of(old).map(ProcessHandle::isAlive).orElse(false)) {
+            throw new IllegalStateException(name + " is still running (pid " + old + ")");
+        }
+    }
+
+    /** The PID of a process the lab started ({@code node-1}, {@code backend-2}, {@code bird-r}, ...), or -1. */
+    public long pid(String name) throws IOException {
+        State s = state();
+        Long pid = s == null ? null : s.processes().get(name);
+        return pid == null ? -1 : pid;
+    }
+
+    /** Whether that process is running. */
+    public boolean alive(String name) throws IOException {
+        long pid = pid(name);
+        return pid > 0 && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
     }
 
     /** Removes exactly what the recorded lab made: processes by PID, namespaces by name. */
     public void down() throws Exception {
         State s = state();
+        pinned.values().forEach(NetNamespace.Pinned::close);
+        pinned.clear();
         if (s == null) {
             return;
         }
         for (long pid : s.processes().values()) {
-            ProcessHandle.of(pid).ifPresent(ProcessHandle::destroy);
+            ProcessHandle.of(pid).ifPresent(p -> {
+                p.destroy();
+                // a stopped process cannot act on SIGTERM until it runs again
+                Commands.tryRun(List.of("kill", "-CONT", Long.toString(pid)));
+            });
         }
         for (long pid : s.processes().values()) {
             ProcessHandle.of(pid).ifPresent(p -> {
@@ -343,6 +521,28 @@ public final class Lab {
         Files.deleteIfExists(stateFile());
     }
 
+    /**
+     * Copies the lab's logs (every node's, backend's, announcer's and BIRD's, and the configs) into {@code into},
+     * for a failed test or chaos run to keep after the lab's own directory is gone. Returns the files copied.
+     */
+    public List<Path> keepLogs(Path into) throws IOException {
+        List<Path> kept = new ArrayList<>();
+        if (!Files.isDirectory(dir)) {
+            return kept;
+        }
+        Files.createDirectories(into);
+        try (var files = Files.list(dir)) {
+            for (Path f : files.toList()) {
+                String n = f.getFileName().toString();
+                if (Files.isRegularFile(f) && (n.endsWith(".log") || n.endsWith(".yaml") || n.endsWith(".conf")
+                    || n.equals("state.json"))) {
+                    kept.add(Files.copy(f, into.resolve(n), StandardCopyOption.REPLACE_EXISTING));
+                }
+            }
+        }
+        return kept;
+    }
+
     /** The router's next hops (nodes) for the TCP VIP. */
     public List<String> vipNextHops() throws Exception {
         return vipNextHops(VIP);
@@ -351,14 +551,68 @@ public final class Lab {
     /** The router's next hops (nodes) for a VIP (IPv4 or IPv6). */
     public List<String> vipNextHops(String vip) throws Exception {
         boolean v6 = vip.contains(":");
-        String out = run(List.of("ip", v6 ? "-6" : "-4", "-n", PREFIX + "r", "route", "show", vip + (v6 ? "/128" : "/32")));
+        String out = run(List.of("ip", v6 ? "-6" : "-4", "-n", routerNamespace(), "route", "show",
+            vip + (v6 ? "/128" : "/32")));
+        return nextHops(out);
+    }
+
+    /** The next hops in {@code ip route show} output (one route, with or without multipath). */
+    public static List<String> nextHops(String ipRouteShow) {
         List<String> hops = new ArrayList<>();
-        for (String line : out.split("\n")) {
-            if (line.contains(" via ")) {
-                hops.add(line.substring(line.indexOf(" via ") + 5).split(" ")[0]);
+        for (String line : ipRouteShow.split("\n")) {
+            if (line.contains(" via ") || line.startsWith("via ")) {
+                String rest = line.substring(line.indexOf("via ") + 4);
+                hops.add(rest.split(" ")[0]);
             }
         }
         return hops;
+    }
+
+    /**
+     * One HTTP/1.1 request to node {@code node}'s admin API (127.0.0.1:9090 in its namespace). A connection that
+     * cannot be made (the node is down) throws.
+     */
+    public AdminClient.Response admin(int node, String method, String path, String body) throws Exception {
+        NetNamespace.Pinned ns = pinned.computeIfAbsent(nodeNamespace(node), NetNamespace.Pinned::new);
+        return ns.call(() -> {
+            try (Socket s = new Socket()) {
+                s.setSoTimeout(10_000);
+                s.connect(new InetSocketAddress("127.0.0.1", ADMIN_PORT), 2000);
+                byte[] b = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
+                String req = method + " " + path + " HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n"
+                    + (body == null ? "" : "Content-Type: application/json\r\n") + "Content-Length: " + b.length
+                    + "\r\n\r\n";
+                s.getOutputStream().write(req.getBytes(StandardCharsets.US_ASCII));
+                s.getOutputStream().write(b);
+                return parse(s.getInputStream());
+            }
+        });
+    }
+
+    private static AdminClient.Response parse(InputStream in) throws IOException {
+        String all = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        int sp = all.indexOf(' ');
+        int end = all.indexOf("\r\n\r\n");
+        if (!all.startsWith("HTTP/1.1 ") || sp < 0 || end < 0) {
+            throw new IOException("not an HTTP response: " + all.lines().findFirst().orElse(""));
+        }
+        return new AdminClient.Response(Integer.parseInt(all.substring(sp + 1, sp + 4)), all.substring(end + 4));
+    }
+
+    /** The sum of the samples of a metric (regex up to the closing brace) on a lab node. */
+    public double metricSum(int node, String regex) throws Exception {
+        return sumOf(admin(node, "GET", "/metrics", null).body(), regex);
+    }
+
+    /** The sum of the samples matching {@code regex} (name and labels) in a Prometheus text page. */
+    public static double sumOf(String metrics, String regex) {
+        Matcher m = Pattern.compile("(?m)^" + regex + " ([0-9.E+-]+|NaN)$").matcher(metrics);
+        double sum = 0;
+        while (m.find()) {
+            double v = Double.parseDouble(m.group(1));
+            sum += Double.isNaN(v) ? 0 : v;
+        }
+        return sum;
     }
 
     static void sh(String ns, String command) throws Exception {
@@ -366,11 +620,11 @@ public final class Lab {
     }
 
     public static String run(List<String> cmd) throws IOException {
-        return io.l4mesh.node.packet.Commands.run(cmd);
+        return Commands.run(cmd);
     }
 
     /** The command that runs this l4mesh in a child process (same JVM, class path and flags). */
     public static List<String> selfCommand() {
-        return L4meshCli.childCommand(List.of("-Xmx128m"), List.of());
+        return L4meshCli.childCommand(List.of(NODE_HEAP), List.of());
     }
 }

@@ -45,6 +45,16 @@ public final class Commands {
         }
     }
 
+    /** Runs {@code cmd}; false instead of an exception when it fails. */
+    public static boolean tryRun(List<String> cmd) {
+        try {
+            run(cmd);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     /** Deletes a directory and what it holds (a missing one is fine). */
     public static void deleteTree(java.nio.file.Path dir) throws IOException {
         if (!java.nio.file.Files.exists(dir)) {

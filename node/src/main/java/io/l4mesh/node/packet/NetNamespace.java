@@ -39,6 +39,51 @@ public final class NetNamespace {
         }
     }
 
+    /**
+     * A thread that lives in namespace {@code name} and runs the tasks given to it there, one at a time: cheaper than
+     * {@link #call} when many short tasks (admin API calls, opening sockets) go to the same namespace. A socket keeps
+     * the namespace it was created in, so a channel opened here may be used from any thread afterwards.
+     */
+    public static final class Pinned implements AutoCloseable {
+        private final String name;
+        private final java.util.concurrent.ExecutorService thread;
+        private final ThreadLocal<Boolean> entered = ThreadLocal.withInitial(() -> false);
+
+        public Pinned(String name) {
+            this.name = name;
+            this.thread = java.util.concurrent.Executors.newSingleThreadExecutor(
+                r -> Thread.ofPlatform().name("netns-" + name).daemon().unstarted(r));
+        }
+
+        /** Runs {@code task} in the namespace and returns its result (or throws its exception). */
+        public <T> T call(Callable<T> task) throws Exception {
+            java.util.concurrent.Future<T> f = thread.submit(() -> {
+                if (!entered.get()) {
+                    enter(name);      // throws (failing only this task) when the namespace is gone
+                    entered.set(true);
+                }
+                return task.call();
+            });
+            try {
+                return f.get();
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof Exception ex) {
+                    throw ex;
+                }
+                throw e;
+            }
+        }
+
+        public String name() {
+            return name;
+        }
+
+        @Override
+        public void close() {
+            thread.shutdownNow();
+        }
+    }
+
     /** Moves the calling thread into namespace {@code name}; the thread should end afterwards. */
     static void enter(String name) throws IOException {
         try (Arena a = Arena.ofConfined()) {

@@ -267,6 +267,7 @@ public final class PacketForwarder implements Runnable {
             (idx < 0 ? counters.rehashedRemoved : counters.rehashedDown).increment();
             idx = s.table().lookup(hash);
             if (idx != MaglevTable.NO_BACKEND) {
+                s.backendAt(idx).recordFlow();
                 int backend = s.backendAt(idx).flowId();
                 long version = FlowTable.versionNow();
                 table.update(slot, backend, version, state, now);
@@ -300,6 +301,7 @@ public final class PacketForwarder implements Runnable {
             counters.tableFull.increment();
         }
         counters.flowsCreated.increment();
+        b.recordFlow();     // l4mesh_backend_connections_total: new flows placed on this backend, in both planes
         send(hi, lo, ports, b.flowId(), version, state);
         return idx;
     }

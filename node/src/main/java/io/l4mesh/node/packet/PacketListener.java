@@ -81,6 +81,9 @@ public final class PacketListener implements ProxyListener {
                 Log.info(LOG, "packet.forwarding_enabled", "listener", runtime.name(), "family", v6 ? "ipv6" : "ipv4");
             }
             Commands.ip("link", "set", dev, "txqueuelen", Integer.toString(TX_QUEUE_LEN), "up");
+            if (runtime.config().protocol() == io.l4mesh.node.config.Protocol.TCP) {
+                probeRoute(true);
+            }
         } catch (Exception e) {
             stopAccepting();
             throw e;
@@ -137,6 +140,32 @@ public final class PacketListener implements ProxyListener {
             Commands.ip("route", "replace", host + "/32", "dev", dev);
         }
         announced = true;
+    }
+
+    /**
+     * Adds (or removes) the rule and route that take health probes to the VIP into the TUN whether or not the VIP is
+     * announced ({@link ProbeSteering}). Adding is idempotent: a rule left by a node that was killed is replaced.
+     */
+    private void probeRoute(boolean add) throws IOException {
+        String fam = vip.getAddress() instanceof java.net.Inet6Address ? "-6" : "-4";
+        String[] rule = {fam, "rule", "del", "priority", Integer.toString(ProbeSteering.RULE_PRIORITY), "to",
+            host() + (fam.equals("-6") ? "/128" : "/32"), "ipproto", "tcp", "sport", ProbeSteering.BASE_PORT + "-"
+            + (ProbeSteering.BASE_PORT + ProbeSteering.SLOTS - 1), "lookup", Integer.toString(ProbeSteering.ROUTE_TABLE)};
+        while (Commands.tryIp(rule)) {
+            // an older copy of the rule went away
+        }
+        if (add) {
+            rule[2] = "add";
+            Commands.ip(rule);
+            Commands.ip(fam, "route", "replace", host() + (fam.equals("-6") ? "/128" : "/32"), "dev", dev, "table",
+                Integer.toString(ProbeSteering.ROUTE_TABLE));
+        }
+    }
+
+    private String host() {
+        String host = vip.getAddress().getHostAddress();
+        int scope = host.indexOf('%');
+        return scope < 0 ? host : host.substring(0, scope);
     }
 
     /** Where health probes through the tunnel are steered (after {@link #bind}). */
@@ -210,6 +239,13 @@ public final class PacketListener implements ProxyListener {
         });
         sockets6.clear();
         announced = false;
+        if (vip != null && dev != null && runtime.config().protocol() == io.l4mesh.node.config.Protocol.TCP) {
+            try {
+                probeRoute(false);
+            } catch (IOException e) {
+                Log.warn(LOG, "packet.probe_route_left", "listener", runtime.name(), "detail", e.getMessage());
+            }
+        }
         if (flows != null) {
             runtime.removeFlowTable(flows.replica());
             sync.retire(flows);

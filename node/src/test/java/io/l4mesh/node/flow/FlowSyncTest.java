@@ -255,4 +255,36 @@ class FlowSyncTest {
         assertTrue(!e.pullFromAnyPeer(true));
         assertTrue(a.stats().dropped("auth") >= 1);
     }
+
+    /**
+     * The join race: flows that a peer creates after the joiner has started but before that peer sends to the
+     * joiner must reach it anyway. The joiner waits until every peer streams to it, then pulls from each.
+     */
+    @Test
+    void aJoinerGetsFlowsCreatedBeforeItsPeersStreamedToIt() throws Exception {
+        List<InetSocketAddress> peersOfA = new CopyOnWriteArrayList<>();
+        List<InetSocketAddress> peersOfB = new CopyOnWriteArrayList<>();
+        List<InetSocketAddress> peersOfC = new CopyOnWriteArrayList<>();
+        FlowSync a = start("a", peersOfA);
+        FlowSync b = start("b", peersOfB);
+        FlowSync c = start("c", peersOfC);
+        peersOfA.add(b.bound());
+        peersOfB.add(a.bound());
+        ListenerFlows la = a.register("vip", 10_000, TIMEOUTS, 1);
+        b.register("vip", 10_000, TIMEOUTS, 1);
+        ListenerFlows lc = c.register("vip", 10_000, TIMEOUTS, 1);
+        peersOfC.addAll(List.of(a.bound(), b.bound()));
+        java.util.concurrent.CompletableFuture<Boolean> pulled = java.util.concurrent.CompletableFuture.supplyAsync(
+            () -> c.pullFromAnyPeer(true));
+        Thread.sleep(300);
+        offer(la, 0, 500, 2);           // a does not send to c yet: these reach b only
+        Await.until(Duration.ofSeconds(5), "a recorded its flows", () -> la.replica().size() == 500);
+        assertTrue(!pulled.isDone(), "c waits while its peers do not stream to it");
+        peersOfA.add(c.bound());
+        peersOfB.add(c.bound());
+        assertTrue(pulled.get(10, java.util.concurrent.TimeUnit.SECONDS));
+        assertEquals(500, lc.replica().size(), "every flow a created before it streamed to c");
+        assertEquals(1, a.stats().snapshotsServed(), "c pulled from a ...");
+        assertEquals(1, b.stats().snapshotsServed(), "... and from b");
+    }
 }

@@ -127,12 +127,15 @@ class FlowSyncLabTest {
         return conns;
     }
 
+    /** The lab the running test built (one at a time). */
+    static Lab current;
+
     static String admin(int node, String method, String path, String body) throws Exception {
-        return LabTest.admin(node, method, path, body);
+        return LabTest.admin(current, node, method, path, body);
     }
 
     static double metric(int node, String regex) throws Exception {
-        return LabTest.metricSum(node, regex);
+        return current.metricSum(node, regex);
     }
 
     /** Node {@code node} routes {@code n} backends that take flows. */
@@ -265,8 +268,9 @@ class FlowSyncLabTest {
     void withSyncNoConnectionBreaksWhenANodeDiesOrHangsDuringAPoolChange() throws Exception {
         LabTest.assumeLab();
         Lab lab = new Lab(dir.resolve("sync"));
+        current = lab;
         try {
-            lab.up(new Lab.Options(3, 6, 1, 2, true), Lab.selfCommand());
+            lab.up(new Lab.Options(3, 6, 1, 2, true, 0, false), Lab.selfCommand());
             awaitHops(lab, 3);
             Outcome killed = scenario(lab, List.of(1, 2, 3), new int[] {3, 4}, 3, "KILL", 6);
             System.out.printf("flowsync lab (sync on, kill -9): %d of %d connections broke, longest stall %d ms, "
@@ -286,7 +290,7 @@ class FlowSyncLabTest {
             double replica = metric(3, "l4mesh_flow_table_entries\\{[^}]*listener=\"vip\"[^}]*table=\"replica\"[^}]*}");
             System.out.printf("flowsync lab: node 3 restarted and announced in %d ms with %.0f flows in its replica "
                 + "(node 1 knew %.0f)%n", (System.nanoTime() - t0) / 1_000_000, replica, known);
-            assertEquals(1, pulled, "a snapshot pulled before announcing");
+            assertEquals(2, pulled, "a snapshot pulled from each live peer before announcing");
             assertTrue(replica >= CONNECTIONS, "the restarted node knows the live flows: " + replica);
 
             Outcome hung = scenario(lab, List.of(1, 2, 3), new int[] {5, 6}, 2, "STOP", 6);
@@ -296,6 +300,9 @@ class FlowSyncLabTest {
             assertEquals(List.of(), hung.failures(), "connections broken with flow sync on (hung node)");
             assertTrue(hung.maxGapMs() < 8000, "stall " + hung.maxGapMs() + " ms");
             removedBackendsFlowsAreRehashedAndCounted();
+        } catch (Throwable t) {
+            LabTest.keepLogs(lab, "FlowSyncLabTest");
+            throw t;
         } finally {
             lab.down();
         }
@@ -351,8 +358,9 @@ class FlowSyncLabTest {
     void withoutSyncTheSameKillBreaksConnections() throws Exception {
         LabTest.assumeLab();
         Lab lab = new Lab(dir.resolve("nosync"));
+        current = lab;
         try {
-            lab.up(new Lab.Options(3, 4, 1, 2, false), Lab.selfCommand());
+            lab.up(new Lab.Options(3, 4, 1, 2, false, 0, false), Lab.selfCommand());
             awaitHops(lab, 3);
             Outcome killed = scenario(lab, List.of(1, 2, 3), new int[] {3, 4}, 3, "KILL", 6);
             System.out.printf("flowsync lab (sync off, kill -9): %d of %d connections broke, longest stall %d ms; "
@@ -363,6 +371,9 @@ class FlowSyncLabTest {
                 + metric(2, "l4mesh_flows_total\\{[^}]*event=\"non_syn_miss\"[^}]*listener=\"vip\"[^}]*}");
             System.out.printf("flowsync lab (sync off): %.0f non-SYN misses counted on the survivors%n", nonSyn);
             assertTrue(nonSyn > 0, "moved connections arrive as non-SYN misses, placed by hash and counted");
+        } catch (Throwable t) {
+            LabTest.keepLogs(lab, "FlowSyncLabTest");
+            throw t;
         } finally {
             lab.down();
         }

@@ -31,6 +31,15 @@ import org.junit.jupiter.api.io.TempDir;
 class LabTest {
     @TempDir
     Path dir;
+    private Lab lab;
+
+    private String test;
+
+    @org.junit.jupiter.api.BeforeEach
+    void lab(org.junit.jupiter.api.TestInfo info) {
+        lab = new Lab(dir);
+        test = getClass().getSimpleName() + "." + info.getTestMethod().map(m -> m.getName()).orElse("test");
+    }
 
     /** Skips (with the reason) where the lab cannot run: not root, no TUN device, no BIRD 2. */
     static void assumeLab() {
@@ -75,22 +84,24 @@ class LabTest {
     }
 
     /** What node {@code node}'s admin API says Maglev picks for a client port. */
-    private static String lookup(int node, int clientPort) throws Exception {
-        String body = admin(node, "GET", "/lookup?listener=vip&src=198.18.11.2:" + clientPort + "&dst=" + Lab.VIP + ":"
+    private String lookup(int node, int clientPort) throws Exception {
+        String body = admin(lab, node, "GET", "/lookup?listener=vip&src=198.18.11.2:" + clientPort + "&dst=" + Lab.VIP + ":"
             + Lab.PORT, null);
         Matcher m = Pattern.compile("\"backend\" : \"([^\"]+)\"").matcher(body);
         return m.find() ? m.group(1) : body;
     }
 
-    private static long forwarded(int node) throws Exception {
-        return metricSum(node, "l4mesh_packets_total\\{[^}]*result=\"forwarded\"}");
+    private long forwarded(int node) throws Exception {
+        return metricSum(lab, node, "l4mesh_packets_total\\{[^}]*result=\"forwarded\"}");
     }
 
-    /** A node whose pool has no healthy backend fails its self-check, and its announcer withdraws the VIP. */
+    /**
+     * A node whose pool has no healthy backend fails its self-check, and its announcer withdraws the VIP; when the
+     * backend comes back the node serves and announces again.
+     */
     @Test
     void aNodeWithNoHealthyBackendWithdraws() throws Exception {
         assumeLab();
-        Lab lab = new Lab(dir);
         try {
             Lab.State s = lab.up(1, 1, 1, Lab.selfCommand());
             Await.until(Duration.ofSeconds(60), "the node announces the VIP", () -> {
@@ -110,6 +121,20 @@ class LabTest {
                 }
             });
             System.out.printf("lab: last backend down to withdrawal %d ms%n", (System.nanoTime() - t0) / 1_000_000);
+            // the backend comes back: probes through the tunnel do not need the withdrawn VIP route, so they see it
+            long r0 = System.nanoTime();
+            lab.startBackend(1, Lab.selfCommand());
+            Await.until(Duration.ofSeconds(20), "announced again once the backend is back", () -> {
+                try {
+                    return lab.vipNextHops().size() == 1;
+                } catch (Exception e) {
+                    return false;
+                }
+            });
+            System.out.printf("lab: backend back to announced again %d ms%n", (System.nanoTime() - r0) / 1_000_000);
+        } catch (Throwable t) {
+            keepLogs(lab, test);
+            throw t;
         } finally {
             lab.down();
         }
@@ -122,13 +147,12 @@ class LabTest {
     @Test
     void aBackendWhoseDecapsulationDiesIsMarkedDown() throws Exception {
         assumeLab();
-        Lab lab = new Lab(dir);
         try {
             Lab.State s = lab.up(1, 2, 1, Lab.selfCommand());
             // the first probes may go direct (before the VIP's listener is up); then they go through the tunnel
             Await.until(Duration.ofSeconds(60), "both backends up, probed through the tunnel", () -> {
                 try {
-                    return up(1, 1) && up(1, 2) && metricSum(1, "l4mesh_packets_total\\{[^}]*listener=\"vip\""
+                    return up(1, 1) && up(1, 2) && metricSum(lab, 1, "l4mesh_packets_total\\{[^}]*listener=\"vip\""
                         + "[^}]*result=\"health_probe\"[^}]*}") > 4;
                 } catch (Exception e) {
                     return false;
@@ -150,54 +174,57 @@ class LabTest {
             for (int i = 0; i < 10; i++) {
                 assertEquals("backend-2", ask(), "new connections go to the backend that works");
             }
+        } catch (Throwable t) {
+            keepLogs(lab, test);
+            throw t;
         } finally {
             lab.down();
         }
     }
 
-    private static boolean up(int node, int backend) {
+    private boolean up(int node, int backend) {
         try {
-            return metricSum(node, "l4mesh_backend_up\\{[^}]*backend=\"" + Lab.backendAddress(backend).replace(".", "\\.")
+            return metricSum(lab, node, "l4mesh_backend_up\\{[^}]*backend=\"" + Lab.backendAddress(backend).replace(".", "\\.")
                 + ":" + Lab.PORT + "\"[^}]*}") == 1;
         } catch (Exception e) {
             return false;
         }
     }
 
-    /** One HTTP/1.1 request to a lab node's admin API (127.0.0.1:9090 in its namespace); the whole response. */
-    static String admin(int node, String method, String path, String body) throws Exception {
-        return NetNamespace.call("l4lab-n" + node, () -> {
-            try (Socket s = new Socket("127.0.0.1", 9090)) {
-                s.setSoTimeout(10_000);
-                String req = method + " " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-                    + (body == null ? "\r\n" : "Content-Type: application/json\r\nContent-Length: " + body.length()
-                    + "\r\n\r\n" + body);
-                s.getOutputStream().write(req.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-                return new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-            }
-        });
+    /** One request to a lab node's admin API; the status line, as the tests print it, and the body. */
+    static String admin(Lab lab, int node, String method, String path, String body) throws Exception {
+        io.l4mesh.node.admin.AdminClient.Response r = lab.admin(node, method, path, body);
+        return "HTTP/1.1 " + r.status() + "\n\n" + r.body();
     }
 
     /** The sum of the samples of a metric (regex up to the closing brace) on a lab node. */
-    static long metricSum(int node, String regex) throws Exception {
-        String metrics = admin(node, "GET", "/metrics", null);
-        Matcher m = Pattern.compile(regex + " ([0-9.E]+)").matcher(metrics);
-        long sum = 0;
-        while (m.find()) {
-            sum += (long) Double.parseDouble(m.group(1));
+    static long metricSum(Lab lab, int node, String regex) throws Exception {
+        return (long) lab.metricSum(node, regex);
+    }
+
+    /**
+     * A failed lab test keeps the lab's logs (nodes, backends, announcers, BIRD): they are copied to
+     * {@code target/lab-logs/TEST} before the lab is removed, and the place is printed.
+     */
+    static void keepLogs(Lab lab, String test) {
+        Path kept = Path.of("target", "lab-logs", test).toAbsolutePath();
+        try {
+            lab.keepLogs(kept);
+            System.out.println("lab: logs of the failed run kept in " + kept);
+        } catch (IOException e) {
+            System.out.println("lab: could not keep the logs: " + e);
         }
-        return sum;
     }
 
     /** Prints what the nodes say about their backends and the router's routes, for a failure's report. */
-    private static void diagnose(Lab lab) {
+    private void diagnose(Lab lab) {
         try {
             for (String vip : List.of(Lab.VIP, Lab.UDP_VIP)) {
                 System.out.println("DIAG next hops for " + vip + ": " + lab.vipNextHops(vip));
             }
             for (int n = 1; n <= lab.state().nodes(); n++) {
                 final int node = n;
-                String m = admin(node, "GET", "/metrics", null);
+                String m = admin(lab, node, "GET", "/metrics", null);
                 m.lines().filter(l -> l.startsWith("l4mesh_backend_up") || l.startsWith("l4mesh_backend_eligible")
                         || l.startsWith("l4mesh_health_checks") || l.startsWith("l4mesh_mesh_members")
                         || l.startsWith("l4mesh_packets_total") && l.contains("forwarded"))
@@ -218,7 +245,6 @@ class LabTest {
     @Test
     void ecmpSpreadsOverNodesAndAStoppedNodeIsWithdrawn() throws Exception {
         assumeLab();
-        Lab lab = new Lab(dir);
         try {
             Lab.State s = lab.up(2, 2, 1, Lab.selfCommand());
             Await.until(Duration.ofSeconds(60), "both nodes announce the VIP", () -> {
@@ -250,39 +276,7 @@ class LabTest {
             System.out.printf("lab: node 1 forwarded %d packets, node 2 %d%n", f1, f2);
             assertTrue(f1 > 0 && f2 > 0, "ECMP spread the connections over both nodes: " + f1 + ", " + f2);
 
-            // UDP through the other VIP: echo servers bound to the VIP on each backend answer the client directly.
-            List<Thread> echoes = new java.util.ArrayList<>();
-            java.util.concurrent.atomic.AtomicBoolean stopEcho = new java.util.concurrent.atomic.AtomicBoolean();
-            for (int b = 1; b <= 2; b++) {
-                String name = "b" + b;
-                java.util.concurrent.CompletableFuture<Void> bound = new java.util.concurrent.CompletableFuture<>();
-                echoes.add(Thread.ofPlatform().daemon().start(() -> {
-                    try {
-                        NetNamespace.call("l4lab-" + name, () -> {
-                            try (java.net.DatagramSocket d = new java.net.DatagramSocket(
-                                new InetSocketAddress(Lab.UDP_VIP, Lab.UDP_PORT))) {
-                                d.setSoTimeout(200);
-                                bound.complete(null);
-                                byte[] buf = new byte[1500];
-                                while (!stopEcho.get()) {
-                                    java.net.DatagramPacket p = new java.net.DatagramPacket(buf, buf.length);
-                                    try {
-                                        d.receive(p);
-                                    } catch (java.net.SocketTimeoutException e) {
-                                        continue;
-                                    }
-                                    byte[] reply = (name + " " + new String(p.getData(), 0, p.getLength())).getBytes();
-                                    d.send(new java.net.DatagramPacket(reply, reply.length, p.getSocketAddress()));
-                                }
-                            }
-                            return null;
-                        });
-                    } catch (Exception e) {
-                        bound.completeExceptionally(e);
-                    }
-                }));
-                bound.get(10, TimeUnit.SECONDS);
-            }
+            // UDP through the other VIP: each backend's demo backend, bound to the VIP, answers the client directly.
             Await.until(Duration.ofSeconds(20), "the UDP VIP is announced", () -> {
                 try {
                     return lab.vipNextHops(Lab.UDP_VIP).size() == 2;
@@ -307,12 +301,11 @@ class LabTest {
                 assertTrue(reply.endsWith(" ping " + i), reply);
                 udpBackends.add(reply.split(" ")[0]);
             }
-            stopEcho.set(true);
             System.out.println("lab: UDP answered by " + udpBackends);
             if (udpBackends.size() != 2) {
                 diagnose(lab);
             }
-            assertEquals(java.util.Set.of("b1", "b2"), udpBackends, "UDP flows spread over both backends");
+            assertEquals(java.util.Set.of("backend-1", "backend-2"), udpBackends, "UDP flows spread over both backends");
 
             // 2 MiB each way through the router and a node: the demo backends make way for checksumming servers.
             for (int b = 1; b <= 2; b++) {
@@ -448,6 +441,9 @@ class LabTest {
                 }
             });
             System.out.printf("lab: kill -9 to withdrawal %d ms%n", (System.nanoTime() - k0) / 1_000_000);
+        } catch (Throwable t) {
+            keepLogs(lab, test);
+            throw t;
         } finally {
             for (java.net.ServerSocket server : servers) {
                 server.close();   // so no socket keeps a removed namespace alive
