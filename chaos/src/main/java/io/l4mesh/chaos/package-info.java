@@ -1,7 +1,7 @@
 /**
- * The chaos suite: fault drivers (partitions, node deaths, backend flaps), scenarios and invariant checks.
- *
- * <p>It drives l4mesh nodes from the outside, through processes and the admin API; nothing on the data path
- * depends on it. Filled once the mesh and packet mode exist.
+ * The chaos suite ({@code l4mesh chaos list|run}): {@link io.l4mesh.chaos.ChaosCli} parses the command,
+ * {@link io.l4mesh.chaos.ChaosRunner} picks and prepares each scenario's cluster and writes the report. It drives
+ * l4mesh nodes only from the outside (processes, signals, the network, their admin APIs) and may use {@code node};
+ * nothing in the product depends on it.
  */
 package io.l4mesh.chaos;

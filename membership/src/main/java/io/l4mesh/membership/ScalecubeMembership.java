@@ -31,6 +31,14 @@ import java.util.concurrent.atomic.LongAdder;
  */
 final class ScalecubeMembership implements Membership {
     private static final String TOPIC_PREFIX = "l4mesh/";
+    /**
+     * How long a metadata fetch may take. scalecube accepts a suspected member's refutation (and every state update)
+     * only once it has fetched the member's metadata; a fetch whose request or answer is lost fails only at this
+     * timeout. At scalecube's 3 s, longer than the suspicion timeout (about 1.5 s), one lost frame was enough for a
+     * live member to be declared dead (the chaos suite's gossip-loss scenario); a short timeout lets the next copy of
+     * the refutation, which gossip repeats, fetch again in time.
+     */
+    static final int METADATA_TIMEOUT_MS = 3000;
     /** The gossip address of the member that created a message (gossip is relayed, so the frame's sender is not). */
     private static final String ORIGIN_HEADER = "l4mesh-origin";
     private static final System.Logger LOG = System.getLogger(ScalecubeMembership.class.getName());
@@ -79,7 +87,7 @@ final class ScalecubeMembership implements Membership {
         ClusterImpl impl = new ClusterImpl()
             .config(c -> c.memberId(memberId).memberAlias(config.nodeId()).externalHost(config.advertiseHost())
                 .externalPort(config.port())
-                .metadataCodec(new BytesMetadataCodec()).metadata(new byte[0]).metadataTimeout(3000))
+                .metadataCodec(new BytesMetadataCodec()).metadata(new byte[0]).metadataTimeout(METADATA_TIMEOUT_MS))
             .membership(m -> m.seedMembers(new ArrayList<>(config.seeds())).namespace(config.clusterName())
                 .syncInterval((int) config.syncInterval().toMillis())
                 .syncTimeout((int) Math.max(1000, config.syncInterval().toMillis()))

@@ -24,8 +24,15 @@ final class DemoBackend implements AutoCloseable {
         this.name = name;
         this.tcp = new ServerSocket();
         this.tcp.setReuseAddress(true);
+        this.udp = new DatagramSocket(null);
+        // SO_REUSEPORT: a second demo backend can take over the same address before this one goes (the chaos suite
+        // moves a backend behind an in-path proxy without a gap)
+        if (tcp.supportedOptions().contains(java.net.StandardSocketOptions.SO_REUSEPORT)) {
+            tcp.setOption(java.net.StandardSocketOptions.SO_REUSEPORT, true);
+            udp.setOption(java.net.StandardSocketOptions.SO_REUSEPORT, true);
+        }
         this.tcp.bind(address);
-        this.udp = new DatagramSocket(address);
+        this.udp.bind(address);
         Thread.ofVirtual().name(name + "-tcp").start(this::acceptLoop);
         Thread.ofVirtual().name(name + "-udp").start(this::udpLoop);
     }

@@ -7,6 +7,7 @@ import picocli.CommandLine.Command;
 /** Entry point of the {@code l4mesh} command. */
 @Command(name = "l4mesh", mixinStandardHelpOptions = true, version = "l4mesh " + Node.VERSION,
     description = "A distributed Layer-4 load balancer: Maglev hashing, TCP/UDP proxy.",
+    footer = {"", "The chaos suite runs as 'l4mesh chaos list|run' (the launcher hands it to the chaos module)."},
     subcommands = {RunCommand.class, CheckCommand.class, StatusCommand.class, MembersCommand.class, BackendCommand.class,
         ReloadCommand.class, LookupCommand.class, DemoCommand.class, DemoBackendCommand.class, ProbeCommand.class, BenchCommand.class, DecapCommand.class, LabCommand.class, AnnounceCommand.class,
         CommandLine.HelpCommand.class})

@@ -37,6 +37,9 @@ import java.util.regex.Pattern;
  * announce} removes it too when the node stops answering {@code /healthz} (hung, or draining). The router
  * merges the nodes' routes into one ECMP route (hash policy 3 on the 5-tuple fields 0x0037).
  *
+ * <p>The nodes probe each backend through the tunnel with a request ({@code health}) that the demo backend answers
+ * ({@code backend-j health}), so a backend that accepts connections but never answers is found out too.
+ *
  * <p>Spare nodes ({@link Options#spareNodes}) are built like the others (namespace, BIRD, announcer, config, and a
  * place in every node's seed list) but not started: {@link #startNode} adds one to the mesh (scale-out).
  *
@@ -294,7 +297,8 @@ public final class Lab {
             pools:
               %s:
                 backends: [%s]
-                healthCheck: {interval: 500ms, timeout: 300ms, rise: 2, fall: 2, through: tunnel}
+                healthCheck: {interval: 500ms, timeout: 450ms, rise: 2, fall: 2, through: tunnel, send: "health\\n",
+                              expect: " health"}
             membership:
               bind: %s:%d
               seeds: [%s]

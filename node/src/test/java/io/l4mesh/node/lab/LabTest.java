@@ -325,7 +325,7 @@ class LabTest {
                     try {
                         NetNamespace.call(bn, () -> {
                             // Serves until the lab goes down: each client connection (IPv4 or IPv6) gets the bulk
-                            // transfer; health probes from the nodes are accepted and closed.
+                            // transfer; health probes from the nodes get their answer.
                             try (java.net.ServerSocket server = new java.net.ServerSocket(Lab.PORT, 50)) {
                                 servers.add(server);
                                 ready.complete(null);
@@ -334,6 +334,9 @@ class LabTest {
                                         String from = c.getInetAddress().getHostAddress();
                                         if (!from.equals("198.18.11.2") && !from.startsWith("fd00:11:")
                                             || bulkLeft.getAndDecrement() <= 0) {
+                                            c.setSoTimeout(1000);
+                                            String probe = Clients.readLine(c.getInputStream());
+                                            c.getOutputStream().write(("bulk " + probe + "\n").getBytes());
                                             continue;
                                         }
                                         var reader = Clients.readAllAsync(c.getInputStream());

@@ -103,9 +103,9 @@ class MeshTest {
             n3.process.process().destroyForcibly();
             Await.until(Duration.ofSeconds(15), "n3 removed", () -> n1.members() == 2 && n2.members() == 2);
             long killMs = (System.nanoTime() - k0) / 1_000_000;
-            // ping 250 ms, timeout 200 ms, suspicion 3 x ceil(log2 3) pings: about 2 s; margin: 2 s more.
+            // ping 250 ms, timeout 200 ms, suspicion 5 x ceil(log2 3) pings: about 3 s; margin: 2 s more.
             System.out.printf("mesh: kill -9 detected by all in %d ms%n", killMs);
-            assertTrue(killMs < 4000, "detected in " + killMs + " ms");
+            assertTrue(killMs < 5000, "detected in " + killMs + " ms");
 
             // SIGTERM: a graceful leave, seen within a gossip round or two.
             long l0 = System.nanoTime();
