@@ -303,15 +303,11 @@ public final class LabCluster implements Cluster {
         }
     }
 
-    /** Cuts node {@code n} from backends {@code backends} at the router (both ways). */
-    public void cutFromBackends(int n, Set<Integer> backends) throws Exception {
-        for (int j : backends) {
-            blackhole(nodeSubnet(n), "198.18." + (40 + j) + ".0/24");
-            blackhole("198.18." + (40 + j) + ".0/24", nodeSubnet(n));
-        }
-    }
-
-    /** Takes the router's link to node {@code n} down: the node loses its BGP session and every path. */
+    /**
+     * Takes the router's link to node {@code n} down: the router drops its route through it at once, and the node
+     * loses its BGP session, its peers and its backends (every path goes through the router). {@link #heal} brings
+     * the link back.
+     */
     public void routerLinkDown(int n) throws Exception {
         String dev = "rn" + n;
         Commands.run(List.of("ip", "-n", Lab.routerNamespace(), "link", "set", dev, "down"));

@@ -18,6 +18,7 @@ public final class Catalogue {
             new NodeScenarios.SeedDownJoin(),
             new NetworkScenarios.NodeIsolated(),
             new NetworkScenarios.MeshSplit(),
+            new NetworkScenarios.NodeLinkDown(),
             new NetworkScenarios.RouterFlap(),
             new BackendScenarios.BackendKill(),
             new BackendScenarios.BackendFlap(),

@@ -116,6 +116,36 @@ final class NetworkScenarios {
         }
     }
 
+    /** The router's link to one node goes down for a while: the node is cut from everything, then comes back. */
+    static final class NodeLinkDown extends Scenario {
+        NodeLinkDown() {
+            super("node-link-down", "take the router's link to one node down for 5 s (cut from clients, peers and "
+                + "backends, its route gone), then up again", Set.of(Target.LAB));
+        }
+
+        @Override
+        public void run(Run r) throws Exception {
+            Cluster c = r.cluster();
+            int victim = r.pick(c.baselineNodes());
+            r.sampleViews();
+            r.traffic(io.l4mesh.chaos.traffic.Traffic.Spec.standard());
+            r.hold(2000);
+            long t0 = r.event("fault", "router link to node-" + victim + " down");
+            r.lab().routerLinkDown(victim);
+            long withdrawal = r.awaitServing(victim, false) - t0;
+            r.figure("link down to withdrawal (ms)", withdrawal);
+            r.hold(5000);
+            long h = r.event("healed", "router link to node-" + victim + " up");
+            c.heal();
+            r.figure("link up to serving again (ms)", r.awaitServing(victim, true) - h);
+            Baseline.await(Duration.ofSeconds(30), "one view and one fingerprint again",
+                () -> converged(c, c.baselineNodes()));
+            r.hold(2000);
+            r.check(Checks.converged(r.views(), c.baselineNodes(), h, CONVERGENCE_BOUND_MS, "the link came back"));
+            r.finish(Run.Expect.allHold(NodeScenarios.stallBound(withdrawal), NodeScenarios.STALL_WHY));
+        }
+    }
+
     /** BIRD restarts on the router; then one BGP session flaps. */
     static final class RouterFlap extends Scenario {
         RouterFlap() {
