@@ -93,7 +93,8 @@ public final class ChaosCli implements Runnable {
         Long seed;
 
         @Option(names = "--report", defaultValue = "chaos-report", paramLabel = "DIR",
-            description = "Where report.json, report.html and the logs of failed scenarios go (default ./chaos-report).")
+            description = "Where report.json, report.html and the logs of failed scenarios go "
+                + "(default ./chaos-report).")
         Path report;
 
         @Option(names = "--json", description = "Print report.json on stdout (the live lines go to stderr).")

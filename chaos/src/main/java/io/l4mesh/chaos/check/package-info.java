@@ -1,2 +1,4 @@
-/** The invariant checkers: pure functions from what the suite recorded to an {@link io.l4mesh.chaos.check.Invariant}. */
+/**
+ * The invariant checkers: pure functions from what the suite recorded to an {@link io.l4mesh.chaos.check.Invariant}.
+ */
 package io.l4mesh.chaos.check;

@@ -157,6 +157,20 @@ public final class Baseline {
         return fps.size() == 1;
     }
 
+    /**
+     * Waits until the baseline nodes answer, clears their fault seams, waits for one mesh of them, puts the pool back
+     * to the baseline and waits until every node routes it with one fingerprint.
+     */
+    public static void awaitBaseline(Cluster c, Duration timeout) throws Exception {
+        List<Integer> nodes = c.baselineNodes();
+        await(timeout, "every node answers", () -> nodes.stream().allMatch(n -> pool(c, n) != null));
+        clearFaults(c, nodes);
+        await(timeout, "one mesh of " + nodes.size(),
+            () -> nodes.stream().allMatch(n -> members(c, n) == nodes.size()));
+        restorePool(c, nodes.get(0));
+        await(timeout, "the baseline pool on every node, all up, one fingerprint", () -> atBaseline(c, nodes));
+    }
+
     /** Waits until {@code condition} holds; throws with {@code what} after {@code timeout}. */
     public static void await(Duration timeout, String what, BooleanSupplier condition) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();

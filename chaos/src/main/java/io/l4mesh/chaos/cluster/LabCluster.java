@@ -9,7 +9,6 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.channels.DatagramChannel;
 import java.nio.channels.SocketChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -417,13 +416,7 @@ public final class LabCluster implements Cluster {
     /** Waits until every baseline node serves, agrees and has the baseline pool (restoring the pool if needed). */
     private void awaitBaseline(Duration timeout) throws Exception {
         List<Integer> nodes = baselineNodes();
-        Baseline.await(timeout, "every node answers", () -> nodes.stream().allMatch(n -> Baseline.pool(this, n) != null));
-        Baseline.clearFaults(this, nodes);
-        Baseline.await(timeout, "one mesh of " + nodes.size(), () -> nodes.stream()
-            .allMatch(n -> Baseline.members(this, n) == nodes.size()));
-        Baseline.restorePool(this, nodes.get(0));
-        Baseline.await(timeout, "the baseline pool on every node, all up, one fingerprint",
-            () -> Baseline.atBaseline(this, nodes));
+        Baseline.awaitBaseline(this, timeout);
         Baseline.await(timeout, "every node announces the VIP", () -> serving().containsAll(nodes)
             && serving().size() == nodes.size());
     }

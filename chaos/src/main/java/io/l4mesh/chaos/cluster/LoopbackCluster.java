@@ -434,14 +434,7 @@ public final class LoopbackCluster implements Cluster {
     }
 
     private void awaitBaseline() throws Exception {
-        List<Integer> nodes = baselineNodes();
-        Baseline.await(TIMEOUT, "every node answers", () -> nodes.stream().allMatch(n -> Baseline.pool(this, n) != null));
-        Baseline.clearFaults(this, nodes);
-        Baseline.await(TIMEOUT, "one mesh of " + NODES, () -> nodes.stream()
-            .allMatch(n -> Baseline.members(this, n) == NODES));
-        Baseline.restorePool(this, 1);
-        Baseline.await(TIMEOUT, "the baseline pool on every node, all up, one fingerprint",
-            () -> Baseline.atBaseline(this, nodes));
+        Baseline.awaitBaseline(this, TIMEOUT);
         Baseline.await(TIMEOUT, "every node healthy", () -> serving.size() == NODES);
     }
 

@@ -47,8 +47,8 @@ public final class ToxiproxyDriver implements AutoCloseable {
                 String version = c.version();
                 return new Connection(new ToxiproxyDriver(c, () -> { }, url + " (Toxiproxy " + version + ")"), null);
             } catch (Exception e) {
-                return new Connection(null, "no Toxiproxy server answers at " + url + " (" + e.getClass().getSimpleName()
-                    + (e.getMessage() == null ? "" : ": " + e.getMessage()) + ")");
+                return new Connection(null, "no Toxiproxy server answers at " + url + " ("
+                    + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()) + ")");
             }
         }
         String docker = dockerUnavailable();

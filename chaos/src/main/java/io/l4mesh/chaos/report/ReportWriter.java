@@ -40,7 +40,8 @@ public final class ReportWriter {
 
     static String html(SuiteReport r) {
         StringBuilder b = new StringBuilder(64 * 1024);
-        b.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>l4mesh chaos report</title>\n")
+        b.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n")
+            .append("<title>l4mesh chaos report</title>\n")
             .append("<style>\n")
             .append("body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1000px}\n")
             .append("h1{font-size:22px}h2{font-size:18px;margin-top:36px;border-top:1px solid #ccc;padding-top:12px}\n")
@@ -48,7 +49,8 @@ public final class ReportWriter {
             .append("text-align:left;vertical-align:top}th{background:#f4f4f4}\n")
             .append(".pass{color:#fff;background:#2a7d2a}.fail{color:#fff;background:#b22}.skipped{color:#fff;")
             .append("background:#888}.badge{padding:1px 8px;border-radius:3px;font-weight:600}\n")
-            .append(".held{color:#2a7d2a}.broken{color:#b22;font-weight:600}.ev{font-family:monospace;font-size:12px}\n")
+            .append(".held{color:#2a7d2a}.broken{color:#b22;font-weight:600}")
+            .append(".ev{font-family:monospace;font-size:12px}\n")
             .append("svg text{font:11px sans-serif}\n</style></head><body>\n");
         b.append("<h1>l4mesh chaos report <span class=\"badge ").append(r.verdict()).append("\">")
             .append(r.verdict().toUpperCase()).append("</span></h1>\n");
@@ -94,14 +96,15 @@ public final class ReportWriter {
         if (!s.figures().isEmpty()) {
             b.append("<table><tr><th>figure</th><th>value</th></tr>\n");
             for (Map.Entry<String, Object> f : s.figures().entrySet()) {
-                b.append("<tr><td>").append(esc(f.getKey())).append("</td><td>").append(esc(String.valueOf(f.getValue())))
-                    .append("</td></tr>\n");
+                b.append("<tr><td>").append(esc(f.getKey())).append("</td><td>")
+                    .append(esc(String.valueOf(f.getValue()))).append("</td></tr>\n");
             }
             b.append("</table>\n");
         }
         b.append("<details><summary>steps (").append(s.events().size()).append(")</summary><div class=\"ev\">\n");
         for (Event e : s.events()) {
-            b.append(String.format("+%7.3f s  %-10s ", e.atMs() / 1000.0, e.kind())).append(esc(e.what())).append("<br>\n");
+            b.append(String.format("+%7.3f s  %-10s ", e.atMs() / 1000.0, e.kind())).append(esc(e.what()))
+                .append("<br>\n");
         }
         b.append("</div></details>\n");
         if (s.logs() != null) {
@@ -166,7 +169,15 @@ public final class ReportWriter {
         }
         b.append("<polyline fill=\"none\" stroke=\"#2255aa\" stroke-width=\"1.5\" points=\"").append(pts)
             .append("\"/>\n");
-        // node lanes: green while the node serves
+        lanes(b, t, nodes, endMs, plotW, laneTop, laneH);
+        markers(b, s.events(), endMs, plotW, connTop, laneTop + Math.max(1, nodes.size()) * (laneH + 6));
+        b.append("</svg>\n");
+        return b.toString();
+    }
+
+    /** A lane per node, green while it serves (the router's next hops in the lab). */
+    private static void lanes(StringBuilder b, List<Sample> t, TreeSet<Integer> nodes, long endMs, int plotW,
+                              int laneTop, int laneH) {
         int lane = 0;
         for (int n : nodes) {
             int y = laneTop + lane * (laneH + 6);
@@ -192,8 +203,11 @@ public final class ReportWriter {
             }
             lane++;
         }
-        // fault markers across every chart
-        for (Event e : s.events()) {
+    }
+
+    /** A dashed line across every chart for each fault, heal, withdrawal and return; faults and heals labelled. */
+    private static void markers(StringBuilder b, List<Event> events, long endMs, int plotW, int top, int bottom) {
+        for (Event e : events) {
             String colour = switch (e.kind()) {
                 case "fault" -> "#b22";
                 case "healed", "back" -> "#2a7d2a";
@@ -204,17 +218,15 @@ public final class ReportWriter {
                 continue;
             }
             int x = LEFT + (int) (plotW * e.atMs() / endMs);
-            b.append("<line x1=\"").append(x).append("\" y1=\"").append(connTop).append("\" x2=\"").append(x)
-                .append("\" y2=\"").append(laneTop + Math.max(1, nodes.size()) * (laneH + 6)).append("\" stroke=\"")
+            b.append("<line x1=\"").append(x).append("\" y1=\"").append(top).append("\" x2=\"").append(x)
+                .append("\" y2=\"").append(bottom).append("\" stroke=\"")
                 .append(colour).append("\" stroke-dasharray=\"4,3\"><title>").append(esc(e.kind() + ": " + e.what()))
                 .append(String.format(" (+%.3f s)", e.atMs() / 1000.0)).append("</title></line>\n");
             if (e.kind().equals("fault") || e.kind().equals("healed")) {
-                b.append("<text x=\"").append(x + 3).append("\" y=\"").append(connTop + 10).append("\" fill=\"")
+                b.append("<text x=\"").append(x + 3).append("\" y=\"").append(top + 10).append("\" fill=\"")
                     .append(colour).append("\">").append(esc(shorten(e.what()))).append("</text>\n");
             }
         }
-        b.append("</svg>\n");
-        return b.toString();
     }
 
     private static int tick(long endMs) {
@@ -248,9 +260,10 @@ public final class ReportWriter {
             "new-connection success"}, {"#5cb85c", "node serving"}};
         int x = LEFT;
         for (String[] it : items) {
-            b.append("<rect x=\"").append(x).append("\" y=\"").append(y - 8).append("\" width=\"10\" height=\"8\" fill=\"")
-                .append(it[0]).append("\"/><text x=\"").append(x + 14).append("\" y=\"").append(y).append("\">")
-                .append(it[1]).append("</text>");
+            b.append("<rect x=\"").append(x).append("\" y=\"").append(y - 8)
+                .append("\" width=\"10\" height=\"8\" fill=\"").append(it[0]).append("\"/>");
+            b.append("<text x=\"").append(x + 14).append("\" y=\"").append(y).append("\">").append(it[1])
+                .append("</text>");
             x += 30 + it[1].length() * 6;
         }
         b.append('\n');

@@ -45,6 +45,9 @@ final class MeshScenarios {
         return withdrawal;
     }
 
+    static final String SYNC_LOST = "l4mesh_flowsync_dropped_total\\{[^}]*reason=\"fault\"[^}]*}";
+    static final String SYNC_RESENT = "l4mesh_flowsync_retransmits_total\\{[^}]*}";
+
     /** The proof of flow sync: a pool change, then a node dies or hangs; and the same without sync as a control. */
     static final class PoolChangeNodeFault extends Scenario {
         private final String signal;
@@ -82,8 +85,8 @@ final class MeshScenarios {
                 }
                 r.event("fault", "every node loses 20% of its flow-sync datagrams (first sending)");
             }
-            double lostBefore = r.metric(c.baselineNodes(), "l4mesh_flowsync_dropped_total\\{[^}]*reason=\"fault\"[^}]*}");
-            double resentBefore = r.metric(c.baselineNodes(), "l4mesh_flowsync_retransmits_total\\{[^}]*}");
+            double lostBefore = r.metric(c.baselineNodes(), SYNC_LOST);
+            double resentBefore = r.metric(c.baselineNodes(), SYNC_RESENT);
             Traffic traffic = r.traffic(Traffic.Spec.standard());
             r.hold(2000);
             double adoptedBefore = NodeScenarios.adopted(r, others);
@@ -95,20 +98,18 @@ final class MeshScenarios {
             r.check(Checks.atLeast("the survivors took over flows they learnt from their peers", adopted, "flows", 1,
                 "ECMP moved them; flow sync had them"));
             if (signal.equals("STOP")) {
-                long cont = r.event("healed", "SIGCONT node-" + victim);
-                c.signal(victim, "CONT");
-                r.figure("SIGCONT to serving again (ms)", r.awaitServing(victim, true) - cont);
+                r.cont(victim);
             } else {
                 r.startAndAwaitServing(victim);     // a new process: its counters start at zero
-                double pulled = r.metric(List.of(victim), "l4mesh_flowsync_snapshots_total\\{[^}]*result=\"pulled\"[^}]*}");
+                double pulled = r.metric(List.of(victim),
+                    "l4mesh_flowsync_snapshots_total\\{[^}]*result=\"pulled\"[^}]*}");
                 r.check(Checks.atLeast("the restarted node pulled its peers' flows before serving", pulled,
                     "snapshots", others.size(), "one from each live peer"));
             }
             r.hold(2000);
             if (lossy) {
-                double lost = r.metric(c.baselineNodes(), "l4mesh_flowsync_dropped_total\\{[^}]*reason=\"fault\"[^}]*}")
-                    - lostBefore;
-                double resent = r.metric(c.baselineNodes(), "l4mesh_flowsync_retransmits_total\\{[^}]*}") - resentBefore;
+                double lost = r.metric(c.baselineNodes(), SYNC_LOST) - lostBefore;
+                double resent = r.metric(c.baselineNodes(), SYNC_RESENT) - resentBefore;
                 r.check(Checks.atLeast("flow-sync datagrams lost on purpose", lost, "datagrams", 1, "the seam worked"));
                 r.check(Checks.atLeast("retransmissions that recovered them", resent, "datagrams", 1, "NAKs"));
             }
@@ -131,7 +132,8 @@ final class MeshScenarios {
             r.stop();     // the standard invariants do not hold without flow sync: that is the point
             long broken = r.longResults().stream().filter(x -> x.failure() != null).count();
             r.figure("without flow sync: connections broken", broken + " of " + r.longResults().size());
-            double nonSyn = r.metric(others, "l4mesh_flows_total\\{[^}]*event=\"non_syn_miss\"[^}]*listener=\"vip\"[^}]*}");
+            double nonSyn = r.metric(others,
+                "l4mesh_flows_total\\{[^}]*event=\"non_syn_miss\"[^}]*listener=\"vip\"[^}]*}");
             r.check(Checks.atLeast("without flow sync the same fault breaks connections", broken, "connections", 1,
                 "reset by a backend that never saw them"));
             r.check(Checks.atLeast("the moved connections arrive at the survivors as non-SYN misses", nonSyn, "flows",
@@ -164,7 +166,8 @@ final class MeshScenarios {
                 + ":" + conn.localPort(), null);
             var body = json.readTree(reply.body());
             String expected = idByName.get(conn.backend());
-            if (!body.path("backend").asText().equals(expected) || !body.path("placedBy").asText().equals("flow-table")) {
+            if (!body.path("backend").asText().equals(expected)
+                || !body.path("placedBy").asText().equals("flow-table")) {
                 wrong.add("c" + conn.id() + " on " + expected + ": lookup says " + body.path("backend").asText()
                     + " by " + body.path("placedBy").asText());
             }

@@ -27,6 +27,11 @@ final class NodeScenarios {
         return 2 * withdrawalMs + 1000;
     }
 
+    /** Why a scale-out scenario cannot run on {@code c}, or null. */
+    static String needsSpare(Cluster c) {
+        return c.spareNode() == 0 ? "the lab has no spare node (l4mesh lab up --spare-nodes 1)" : null;
+    }
+
     static final String STALL_WHY = "2 x withdrawal + 1 s: TCP's doubling retransmission after the path moved";
 
     /** The survivors' adopted flows so far (taken over from the replica after ECMP moved them). */
@@ -60,9 +65,7 @@ final class NodeScenarios {
             r.figure("fault to withdrawal (ms)", withdrawal);
             r.hold(4000);
             if (signal.equals("STOP")) {
-                long cont = r.event("healed", "SIGCONT node-" + victim);
-                c.signal(victim, "CONT");
-                r.figure("SIGCONT to serving again (ms)", r.awaitServing(victim, true) - cont);
+                r.cont(victim);
             } else {
                 if (signal.equals("TERM")) {
                     Baseline.await(Duration.ofSeconds(15), "node-" + victim + " exits after draining",
@@ -111,7 +114,7 @@ final class NodeScenarios {
 
         @Override
         public String unsupported(Cluster c) {
-            return c.spareNode() == 0 ? "the lab has no spare node (l4mesh lab up --spare-nodes 1)" : null;
+            return needsSpare(c);
         }
 
         @Override
@@ -138,7 +141,7 @@ final class NodeScenarios {
 
         @Override
         public String unsupported(Cluster c) {
-            return c.spareNode() == 0 ? "the lab has no spare node (l4mesh lab up --spare-nodes 1)" : null;
+            return needsSpare(c);
         }
 
         @Override

@@ -147,7 +147,8 @@ public final class Run implements AutoCloseable {
         try {
             healthz = cluster.admin(n, "GET", "/healthz", null).status();
             String m = cluster.admin(n, "GET", "/metrics", null).body();
-            replica = (long) Lab.sumOf(m, "l4mesh_flow_table_entries\\{[^}]*listener=\"vip\"[^}]*table=\"replica\"[^}]*}");
+            replica = (long) Lab.sumOf(m,
+                "l4mesh_flow_table_entries\\{[^}]*listener=\"vip\"[^}]*table=\"replica\"[^}]*}");
         } catch (Exception e) {
             healthz = -1;
         }
@@ -186,6 +187,24 @@ public final class Run implements AutoCloseable {
     /** Also samples the flows every node places on backend {@code j} from now on. */
     public void watchBackend(int j) {
         sampler.watchBackend(cluster.backendId(j));
+    }
+
+    /**
+     * Every time, in {@code [fromMs, toMs)}, that a new flow reached backend {@code j}: a node placed one there (its
+     * flow counter rose) or a client's new connection failed. Read after {@link #finish}.
+     */
+    public List<Long> newFlowsReaching(int j, long fromMs, long toMs) {
+        List<Long> evidence = new ArrayList<>(flowsPlacedOn(j, fromMs));
+        evidence.addAll(failedNewConnections(fromMs));
+        evidence.removeIf(t -> t >= toMs);
+        return evidence;
+    }
+
+    /** Sends SIGCONT to a node it hung, and records how long until it serves again. */
+    public void cont(int n) throws Exception {
+        long cont = event("healed", "SIGCONT node-" + n);
+        cluster.signal(n, "CONT");
+        figure("SIGCONT to serving again (ms)", awaitServing(n, true) - cont);
     }
 
     /** Times a node placed a new flow on backend {@code j}, from {@code fromMs}. */
@@ -362,8 +381,8 @@ public final class Run implements AutoCloseable {
 
     /** Short connections that failed, by start time, from {@code fromMs}. */
     public List<Long> failedNewConnections(long fromMs) {
-        return shortResults.stream().filter(a -> !a.ok() && a.startMs() >= fromMs).map(ShortConnections.Attempt::startMs)
-            .toList();
+        return shortResults.stream().filter(a -> !a.ok() && a.startMs() >= fromMs)
+            .map(ShortConnections.Attempt::startMs).toList();
     }
 
     /** The sum of a metric over the running nodes among {@code nodes}. */
@@ -390,7 +409,8 @@ public final class Run implements AutoCloseable {
                 .map(Invariant::name).toList());
         return new ScenarioResult(name, scenario.summary(), cluster.target().name().toLowerCase(), verdict,
             reason, clock.startEpochMs(), clock.nowMs(), List.copyOf(events), List.copyOf(invariants),
-            java.util.Collections.unmodifiableMap(new LinkedHashMap<>(figures)), sampler.samples(), perSecond(shortResults), logs);
+            java.util.Collections.unmodifiableMap(new LinkedHashMap<>(figures)), sampler.samples(),
+            perSecond(shortResults), logs);
     }
 
     /** New connections per second of the run: {@code [second, attempts, succeeded]}. */

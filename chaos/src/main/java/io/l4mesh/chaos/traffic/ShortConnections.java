@@ -12,7 +12,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * New TCP connections at a steady rate: each connects (5 s at most: long enough for the SYN that TCP resends 3 s
- * after a lost first one), sends a line, reads the backend's answer (3 s at most) and closes. Records when it started, how long the connect took, which backend answered or why it failed. Bounded:
+ * after a lost first one), sends a line, reads the backend's answer (3 s at most) and closes. Records when it
+ * started, how long the connect took, which backend answered or why it failed. Bounded:
  * at most {@link #MAX_IN_FLIGHT} at once; an attempt that would exceed it is counted as failed ("overloaded").
  *
  * <p>Threading: a scheduler thread and one virtual thread per attempt; {@link #attempts} from any thread.

@@ -75,7 +75,8 @@ class ReportWriterTest {
         assertTrue(html.contains("kill -9 node-3"), "fault markers are labelled");
         assertTrue(html.contains("node-3 serving"), "node lanes show when each node served");
         assertTrue(html.contains("kill -9 &lt;one&gt; node &amp; see"), "text is escaped");
-        assertTrue(html.contains("BROKEN") && html.contains("/tmp/logs/gossip-loss"), "a failure says where its logs are");
+        assertTrue(html.contains("BROKEN") && html.contains("/tmp/logs/gossip-loss"),
+            "a failure says where its logs are");
     }
 
     private static int count(String s, String what) {

@@ -285,7 +285,7 @@ public final class AdminServer implements AutoCloseable {
      * {@code GET /fault} shows them, {@code DELETE /fault} turns them all off, and each has its own resource:
      * <pre>
      * POST /fault/partition {"block": ["host:port", ...]}    gossip to and from those members is dropped
-     * POST /fault/gossip    {"loss": 0.2, "delayMs": 0}       a share of this node's gossip frames lost, the rest delayed
+     * POST /fault/gossip    {"loss": 0.2, "delayMs": 0}       a share of its gossip frames lost, the rest delayed
      * POST /fault/health    {"down": ["pool/host:port", ...]} this node's probes of those backends fail
      * POST /fault/sync      {"loss": 0.2}                     a share of flow-sync datagrams lost (NAKs recover them)
      * DELETE /fault/partition | /fault/gossip | /fault/health | /fault/sync
@@ -373,7 +373,8 @@ public final class AdminServer implements AutoCloseable {
         List<String> out = new ArrayList<>();
         for (JsonNode e : a) {
             if (!e.isTextual()) {
-                throw new ApiException(HttpResponseStatus.BAD_REQUEST, name + ": each element is a \"" + what + "\" string");
+                throw new ApiException(HttpResponseStatus.BAD_REQUEST, name + ": each element is a \"" + what
+                    + "\" string");
             }
             out.add(e.asText());
         }

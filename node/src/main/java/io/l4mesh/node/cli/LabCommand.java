@@ -60,7 +60,8 @@ public final class LabCommand implements Runnable {
         @Option(names = "--sync", defaultValue = "on", description = "Flow-table sync between the nodes: on or off.")
         String sync;
 
-        @Option(names = "--fault-injection", description = "Open the nodes' fault seams (/fault/*) for the chaos suite.")
+        @Option(names = "--fault-injection",
+            description = "Open the nodes' fault seams (/fault/*) for the chaos suite.")
         boolean faultInjection;
 
         @Mixin

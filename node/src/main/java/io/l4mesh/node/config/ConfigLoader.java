@@ -244,7 +244,7 @@ public final class ConfigLoader {
             p.enumValue("proxyProtocol", ProxyProtocol.class, ProxyProtocol.NONE), encapsulation(p));
     }
 
-    /** A health check's {@code send} or {@code expect}: non-empty, at most {@value HealthCheckConfig#MAX_CHECK_BYTES} bytes. */
+    /** A health check's {@code send} or {@code expect}: 1 to {@value HealthCheckConfig#MAX_CHECK_BYTES} bytes. */
     private static String checkText(Obj hc, String field) throws ConfigException {
         if (hc.present(field) == null) {
             return null;

@@ -84,7 +84,7 @@ public final class Lab {
     /**
      * The lab's shape.
      *
-     * @param poolBackends   backends in the pool at start (the rest run, ready to be added with {@code l4mesh backend add})
+     * @param poolBackends   backends in the pool at start (the rest run, ready for {@code l4mesh backend add})
      * @param sync           flow-table sync between the nodes (they always form one mesh)
      * @param spareNodes     nodes built but not started
      * @param faultInjection the nodes' fault seams reachable through their admin APIs (the chaos suite)

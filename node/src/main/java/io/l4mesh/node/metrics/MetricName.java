@@ -54,8 +54,8 @@ public enum MetricName {
     FLOW_SYNC_LOST("l4mesh.flowsync.lost", Kind.COUNTER,
         "Flow-sync datagrams a peer could no longer resend (each loss starts a snapshot resync)"),
     FLOW_SYNC_DROPPED("l4mesh.flowsync.dropped", Kind.COUNTER,
-        "Flow-sync messages or entries dropped, by reason (auth, malformed, stale, unknown_listener, full, outbox_full; fault: "
-            + "lost on purpose by fault injection)"),
+        "Flow-sync messages or entries dropped, by reason (auth, malformed, stale, unknown_listener, full, "
+            + "outbox_full; fault: lost on purpose by fault injection)"),
     FLOW_SYNC_SNAPSHOTS("l4mesh.flowsync.snapshots", Kind.COUNTER, "Flow snapshots, by result (served, pulled, failed)"),
     FLOW_SYNC_LAG("l4mesh.flowsync.lag", Kind.TIMER,
         "Replication lag: a flow's creation on a peer to its insertion here"),

@@ -150,7 +150,8 @@ public final class PacketListener implements ProxyListener {
         String fam = vip.getAddress() instanceof java.net.Inet6Address ? "-6" : "-4";
         String[] rule = {fam, "rule", "del", "priority", Integer.toString(ProbeSteering.RULE_PRIORITY), "to",
             host() + (fam.equals("-6") ? "/128" : "/32"), "ipproto", "tcp", "sport", ProbeSteering.BASE_PORT + "-"
-            + (ProbeSteering.BASE_PORT + ProbeSteering.SLOTS - 1), "lookup", Integer.toString(ProbeSteering.ROUTE_TABLE)};
+            + (ProbeSteering.BASE_PORT + ProbeSteering.SLOTS - 1), "lookup",
+            Integer.toString(ProbeSteering.ROUTE_TABLE)};
         while (Commands.tryIp(rule)) {
             // an older copy of the rule went away
         }
