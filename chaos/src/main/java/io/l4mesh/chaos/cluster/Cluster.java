@@ -1,5 +1,6 @@
 package io.l4mesh.chaos.cluster;
 
+import io.l4mesh.chaos.fault.InPathProxy;
 import io.l4mesh.node.admin.AdminClient;
 import java.nio.file.Path;
 import java.util.List;

@@ -1,6 +1,7 @@
 package io.l4mesh.chaos.cluster;
 
 import io.l4mesh.chaos.fault.CrusherProxy;
+import io.l4mesh.chaos.fault.InPathProxy;
 import io.l4mesh.chaos.fault.ToxiproxyDriver;
 import io.l4mesh.node.admin.AdminClient;
 import io.l4mesh.node.cli.L4meshCli;

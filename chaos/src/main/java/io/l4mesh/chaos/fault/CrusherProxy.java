@@ -1,6 +1,5 @@
 package io.l4mesh.chaos.fault;
 
-import io.l4mesh.chaos.cluster.InPathProxy;
 import io.l4mesh.node.packet.NetNamespace;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;

@@ -3,7 +3,6 @@ package io.l4mesh.chaos.fault;
 import eu.rekawek.toxiproxy.Proxy;
 import eu.rekawek.toxiproxy.ToxiproxyClient;
 import eu.rekawek.toxiproxy.model.ToxicDirection;
-import io.l4mesh.chaos.cluster.InPathProxy;
 import java.net.InetSocketAddress;
 import java.net.URI;
 

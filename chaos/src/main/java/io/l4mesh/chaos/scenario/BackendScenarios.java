@@ -4,7 +4,7 @@ import io.l4mesh.chaos.check.Checks;
 import io.l4mesh.chaos.check.Invariant;
 import io.l4mesh.chaos.cluster.Baseline;
 import io.l4mesh.chaos.cluster.Cluster;
-import io.l4mesh.chaos.cluster.InPathProxy;
+import io.l4mesh.chaos.fault.InPathProxy;
 import io.l4mesh.chaos.cluster.Target;
 import io.l4mesh.chaos.traffic.LongConnection;
 import io.l4mesh.chaos.traffic.Traffic;

@@ -1,4 +1,4 @@
-package io.l4mesh.chaos.cluster;
+package io.l4mesh.chaos.fault;
 
 /**
  * A proxy put in front of one backend's service, so the suite can make that backend slow, frozen or gone without
