@@ -34,7 +34,9 @@ public final class ChaosRunner {
      *
      * @param target    {@code auto} (lab where possible), {@code lab} or {@code loopback}
      * @param lab       an existing lab's directory to use instead of building one, or null
-     * @param toxiproxy a Toxiproxy server's URL for backend faults on loopback, or null
+     * @param toxiproxy a Toxiproxy server's URL for backend faults on loopback, or null (then Testcontainers starts
+     *                  one where Docker runs, else netcrusher serves; the lab's backends always use netcrusher, which
+     *                  runs inside their namespaces)
      */
     public record Options(long seed, Path report, String target, Path lab, String toxiproxy) {
     }
@@ -165,12 +167,12 @@ public final class ChaosRunner {
     private Cluster cluster(Target t, boolean sync) throws Exception {
         if (t == Target.LOOPBACK) {
             if (loopback == null) {
-                if (options.toxiproxy() != null) {
+                // backend faults through Toxiproxy: a given server, or one Testcontainers starts where Docker runs
+                if (options.toxiproxy() != null || ToxiproxyDriver.dockerUnavailable() == null) {
                     ToxiproxyDriver.Connection tc = ToxiproxyDriver.connect(options.toxiproxy());
                     toxiproxy = tc.driver();
-                    if (toxiproxy == null) {
-                        out.println("  toxiproxy: " + tc.unavailable() + "; backend faults use netcrusher");
-                    }
+                    out.println("  toxiproxy: " + (toxiproxy != null ? toxiproxy.where()
+                        : tc.unavailable() + "; backend faults use netcrusher"));
                 }
                 out.println("  setting up a loopback mesh (3 nodes, 4 backends) ...");
                 loopback = LoopbackCluster.start(Files.createTempDirectory("l4mesh-chaos-loopback"), toxiproxy);

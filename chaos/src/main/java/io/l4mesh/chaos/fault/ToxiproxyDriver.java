@@ -68,7 +68,7 @@ public final class ToxiproxyDriver implements AutoCloseable {
     }
 
     /** Why Testcontainers cannot start a container here, or null when it can. */
-    static String dockerUnavailable() {
+    public static String dockerUnavailable() {
         try {
             return org.testcontainers.DockerClientFactory.instance().isDockerAvailable() ? null
                 : "no Docker engine for Testcontainers";

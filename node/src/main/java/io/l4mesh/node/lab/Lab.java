@@ -162,9 +162,12 @@ public final class Lab {
         return Files.exists(f) ? JSON.readValue(f.toFile(), State.class) : null;
     }
 
+    /** Writes the state file whole or not at all (a reader never sees half of it). */
     private void save(State s) throws IOException {
         Files.createDirectories(dir);
-        JSON.writerWithDefaultPrettyPrinter().writeValue(stateFile().toFile(), s);
+        Path tmp = dir.resolve("state.json.tmp");
+        JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.toFile(), s);
+        Files.move(tmp, stateFile(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
     /** Builds the lab with every backend in the pool and flow sync on. */
