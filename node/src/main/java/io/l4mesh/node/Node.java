@@ -189,7 +189,7 @@ public final class Node implements AutoCloseable {
             call(() -> {
                 flowsReady = true;
                 for (ProxyListener l : listeners.values()) {
-                    if (l instanceof io.l4mesh.node.packet.PacketListener p) {
+                    if (l instanceof io.l4mesh.node.packet.PacketListener p && !draining) {
                         p.announce();
                     }
                 }
@@ -600,8 +600,9 @@ public final class Node implements AutoCloseable {
     }
 
     /**
-     * Graceful stop: stops accepting on every listener (UDP listeners close, ending their sessions), waits until
-     * open TCP connections end or {@code grace} passes, then closes everything.
+     * Graceful stop: withdraws the packet listeners' VIPs and keeps forwarding for {@code runtime.withdrawDelay},
+     * stops accepting on every listener (UDP listeners close, ending their sessions), waits until open TCP
+     * connections end or {@code grace} passes, then closes everything.
      *
      * @return the number of connections still open when the grace period ended (closed by force)
      */
@@ -609,6 +610,21 @@ public final class Node implements AutoCloseable {
         draining = true;
         int left = 0;
         try {
+            // packet VIPs: withdraw the announced routes, keep placing what is still on its way until the router
+            // has moved the traffic, then close the TUN devices (closing first answered a SYN with "no route")
+            boolean withdrew = call(() -> {
+                boolean any = false;
+                for (ProxyListener l : listeners.values()) {
+                    if (l instanceof io.l4mesh.node.packet.PacketListener p) {
+                        any |= p.withdraw();
+                    }
+                }
+                return any;
+            });
+            if (withdrew && !config.withdrawDelay().isZero()) {
+                Log.info(LOG, "node.withdrawn", "forwarding_for", config.withdrawDelay());
+                Thread.sleep(config.withdrawDelay().toMillis());
+            }
             // listeners first: a packet listener's VIP route goes with its TUN, so the router stops sending at once
             List<ListenerRuntime> runtimes = call(() -> {
                 List<ListenerRuntime> r = new ArrayList<>();

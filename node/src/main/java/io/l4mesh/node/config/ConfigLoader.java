@@ -82,10 +82,11 @@ public final class ConfigLoader {
         HostPort adminBind = admin.bool("enabled", true)
             ? admin.hostPort("bind", NodeConfig.DEFAULT_ADMIN, true) : null;
 
-        Obj runtime = top.obj("runtime", "ioThreads", "transport", "shutdownGrace");
+        Obj runtime = top.obj("runtime", "ioThreads", "transport", "shutdownGrace", "withdrawDelay");
         int ioThreads = runtime.integer("ioThreads", 0, 0, 256);
         TransportKind transport = runtime.enumValue("transport", TransportKind.class, TransportKind.AUTO);
         Duration grace = runtime.duration("shutdownGrace", NodeConfig.DEFAULT_SHUTDOWN_GRACE, true);
+        Duration withdrawDelay = runtime.duration("withdrawDelay", NodeConfig.DEFAULT_WITHDRAW_DELAY, true);
 
         Obj maglev = top.obj("maglev", "tableSize");
         int tableSize = maglev.integer("tableSize", MaglevTable.DEFAULT_SIZE, 7, MAX_TABLE_SIZE);
@@ -99,8 +100,8 @@ public final class ConfigLoader {
         if (mesh != null && dataDir == null && source != null) {
             dataDir = resolve(source, "data-" + nodeId);
         }
-        return new NodeConfig(source, nodeId, adminBind, ioThreads, transport, tableSize, grace, listeners, pools,
-            mesh, dataDir);
+        return new NodeConfig(source, nodeId, adminBind, ioThreads, transport, tableSize, grace, withdrawDelay,
+            listeners, pools, mesh, dataDir);
     }
 
     private static Path resolve(Path source, String text) {

@@ -13,14 +13,19 @@ import java.util.Map;
  * @param ioThreads      event loops for the data path (0: one per core)
  * @param maglevTableSize prime table size M
  * @param shutdownGrace  how long SIGTERM waits for open connections before closing them
+ * @param withdrawDelay  how long SIGTERM keeps a packet-mode node forwarding after it withdrew its VIP routes, so
+ *                       the router moves the traffic before the node stops (0: stop at once)
  * @param mesh           the {@code membership} section, or null to run alone
  * @param dataDir        where the node keeps state across restarts (the converged pool), or null for none
  */
 public record NodeConfig(Path source, String nodeId, HostPort admin, int ioThreads, TransportKind transport,
-                         int maglevTableSize, Duration shutdownGrace, List<ListenerConfig> listeners,
+                         int maglevTableSize, Duration shutdownGrace, Duration withdrawDelay,
+                         List<ListenerConfig> listeners,
                          Map<String, PoolConfig> pools, MeshConfig mesh, Path dataDir) {
     public static final HostPort DEFAULT_ADMIN = new HostPort("127.0.0.1", 9090);
     public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(30);
+    /** BIRD learns a route change at once (netlink) and BGP carries it in milliseconds: one second covers both. */
+    public static final Duration DEFAULT_WITHDRAW_DELAY = Duration.ofSeconds(1);
 
     public NodeConfig {
         listeners = List.copyOf(listeners);

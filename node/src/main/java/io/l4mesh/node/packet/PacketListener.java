@@ -14,8 +14,11 @@ import java.util.logging.Logger;
 
 /**
  * A listener in packet mode (DSR): the node creates the TUN device (one queue per packet thread), routes the VIP
- * into it, and each thread forwards its queue's packets GUE-encapsulated to the backends. Closing the queues
- * removes the device and, with it, the route. Linux with CAP_NET_ADMIN and CAP_NET_RAW only.
+ * into it, and each thread forwards its queue's packets GUE-encapsulated to the backends. Two routes: a rule
+ * ({@code to VIP lookup 61000}) takes the VIP's packets into the TUN, and the main table's {@code VIP dev TUN} is what
+ * the BGP speaker learns and announces; withdrawing that one ({@link #withdraw}, or the announcer) moves the traffic
+ * away without dropping what is still on its way. Closing the queues removes the device and, with it, both routes.
+ * Linux with CAP_NET_ADMIN and CAP_NET_RAW only.
  *
  * <p>Each packet thread owns a share of the listener's flow table ({@code maxEntries / threads}). With flow sync
  * the route to the VIP (which is what the node announces) is added only once the node has pulled its peers' flows
@@ -81,9 +84,7 @@ public final class PacketListener implements ProxyListener {
                 Log.info(LOG, "packet.forwarding_enabled", "listener", runtime.name(), "family", v6 ? "ipv6" : "ipv4");
             }
             Commands.ip("link", "set", dev, "txqueuelen", Integer.toString(TX_QUEUE_LEN), "up");
-            if (runtime.config().protocol() == io.l4mesh.node.config.Protocol.TCP) {
-                probeRoute(true);
-            }
+            tunRoute(true);
         } catch (Exception e) {
             stopAccepting();
             throw e;
@@ -143,24 +144,39 @@ public final class PacketListener implements ProxyListener {
     }
 
     /**
-     * Adds (or removes) the rule and route that take health probes to the VIP into the TUN whether or not the VIP is
-     * announced ({@link ProbeSteering}). Adding is idempotent: a rule left by a node that was killed is replaced.
+     * Adds (or removes) the rule and route that take every packet for the VIP into the TUN, announced or not: the
+     * main table's VIP route is only what the BGP speaker announces. So a withdrawal (the announcer's, or a drain's)
+     * stops attracting traffic without dropping what is still on its way, and health probes reach the backends while
+     * the VIP is withdrawn ({@link ProbeSteering}). Adding is idempotent: a rule left by a killed node is replaced.
      */
-    private void probeRoute(boolean add) throws IOException {
+    private void tunRoute(boolean add) throws IOException {
         String fam = vip.getAddress() instanceof java.net.Inet6Address ? "-6" : "-4";
-        String[] rule = {fam, "rule", "del", "priority", Integer.toString(ProbeSteering.RULE_PRIORITY), "to",
-            host() + (fam.equals("-6") ? "/128" : "/32"), "ipproto", "tcp", "sport", ProbeSteering.BASE_PORT + "-"
-            + (ProbeSteering.BASE_PORT + ProbeSteering.SLOTS - 1), "lookup",
-            Integer.toString(ProbeSteering.ROUTE_TABLE)};
+        String prefix = host() + (fam.equals("-6") ? "/128" : "/32");
+        String[] rule = {fam, "rule", "del", "priority", Integer.toString(ProbeSteering.RULE_PRIORITY), "to", prefix,
+            "lookup", Integer.toString(ProbeSteering.ROUTE_TABLE)};
         while (Commands.tryIp(rule)) {
             // an older copy of the rule went away
         }
         if (add) {
             rule[2] = "add";
             Commands.ip(rule);
-            Commands.ip(fam, "route", "replace", host() + (fam.equals("-6") ? "/128" : "/32"), "dev", dev, "table",
+            Commands.ip(fam, "route", "replace", prefix, "dev", dev, "table",
                 Integer.toString(ProbeSteering.ROUTE_TABLE));
         }
+    }
+
+    /**
+     * Removes the VIP's announced route (the BGP speaker withdraws it) while the TUN stays open and packets still on
+     * their way are placed: the first step of a drain. Returns whether the VIP was announced.
+     */
+    public boolean withdraw() {
+        if (!announced || dev == null) {
+            return false;
+        }
+        String fam = vip.getAddress() instanceof java.net.Inet6Address ? "-6" : "-4";
+        Commands.tryIp(fam, "route", "del", host() + (fam.equals("-6") ? "/128" : "/32"), "dev", dev);
+        announced = false;
+        return true;
     }
 
     private String host() {
@@ -240,9 +256,9 @@ public final class PacketListener implements ProxyListener {
         });
         sockets6.clear();
         announced = false;
-        if (vip != null && dev != null && runtime.config().protocol() == io.l4mesh.node.config.Protocol.TCP) {
+        if (vip != null && dev != null) {
             try {
-                probeRoute(false);
+                tunRoute(false);
             } catch (IOException e) {
                 Log.warn(LOG, "packet.probe_route_left", "listener", runtime.name(), "detail", e.getMessage());
             }

@@ -14,11 +14,11 @@ import java.util.List;
  * to the backend that owns that port's slot (whatever Maglev says), encapsulated like client traffic. The backend
  * answers the node directly, so the node's own TCP stack completes (or times out) the probe.
  *
- * <p>The probes reach the TUN through a routing rule of their own, not through the VIP's route: that one is what the
+ * <p>The probes reach the TUN through the listener's routing rule, not through the VIP's route: that one is what the
  * node announces, and it is withdrawn while the node is unhealthy (the announcer removes it), so probes that needed
- * it could never see a backend come back. {@link PacketListener} adds, for each TCP VIP, the rule
- * {@code to VIP ipproto tcp sport 61000-62023 lookup 61000} (priority {@value #RULE_PRIORITY}) and the route
- * {@code VIP dev TUN table 61000}; BIRD learns the main table only, so this route is never announced.
+ * it could never see a backend come back. {@link PacketListener} adds, for each VIP, the rule
+ * {@code to VIP lookup 61000} (priority {@value #RULE_PRIORITY}) and the route {@code VIP dev TUN table 61000}; BIRD
+ * learns the main table only, so this route is never announced.
  *
  * <p>Only packets whose source is one of this host's addresses are steered, so a client cannot pick a backend by
  * choosing a source port in the range.
@@ -28,9 +28,9 @@ import java.util.List;
 public final class ProbeSteering {
     public static final int BASE_PORT = 61_000;
     public static final int SLOTS = 1024;
-    /** The routing table that holds the probes' routes into the TUN devices. */
+    /** The routing table that holds the VIPs' routes into the TUN devices (the rule's, never announced). */
     public static final int ROUTE_TABLE = 61_000;
-    /** The priority of the probes' rules (before the main table's 32766). */
+    /** The priority of the VIPs' rules (before the main table's 32766). */
     public static final int RULE_PRIORITY = 1000;
     private static final long PRESENT = 1L << 32;
 

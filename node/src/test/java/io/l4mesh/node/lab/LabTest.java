@@ -72,6 +72,39 @@ class LabTest {
         });
     }
 
+    /**
+     * Opens new connections to the VIP from the client, four at a time, one every 2 ms each, for {@code ms}; returns
+     * the failures ("at T ms: why"), empty when every one connected. The router moves a node's traffic within tens of
+     * milliseconds, so the rate must be high enough to land connections in that window.
+     */
+    private static List<String> connectFailures(long ms) {
+        try {
+            return NetNamespace.call("l4lab-c1", () -> {
+                List<String> failures = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+                long start = System.nanoTime();
+                List<Thread> threads = new java.util.ArrayList<>();
+                for (int t = 0; t < 4; t++) {
+                    threads.add(Thread.ofPlatform().start(() -> {
+                        for (int i = 0; i < 2000 && System.nanoTime() - start < ms * 1_000_000; i++) {
+                            try (Socket s = new Socket()) {
+                                s.connect(new InetSocketAddress(Lab.VIP, Lab.PORT), 5000);
+                            } catch (java.io.IOException e) {
+                                failures.add("at " + (System.nanoTime() - start) / 1_000_000 + " ms: " + e);
+                            }
+                            java.util.concurrent.locks.LockSupport.parkNanos(2_000_000);
+                        }
+                    }));
+                }
+                for (Thread t : threads) {
+                    t.join();
+                }
+                return List.copyOf(failures);
+            });
+        } catch (Exception e) {
+            return List.of("could not run in the client's namespace: " + e);
+        }
+    }
+
     /** Sends a line from a fresh source port and returns {answering backend, client port}. */
     private static String[] askWithPort() throws Exception {
         return NetNamespace.call("l4lab-c1", () -> {
@@ -419,6 +452,11 @@ class LabTest {
                 }
             });
 
+            // SIGTERM: the node withdraws its VIP first and forwards until the router moved the traffic, so new
+            // connections opened all through the drain succeed (a TUN closed first answered some with "no route")
+            java.util.concurrent.CompletableFuture<List<String>> during = java.util.concurrent.CompletableFuture
+                .supplyAsync(() -> connectFailures(2500));
+            Thread.sleep(300);
             long t0 = System.nanoTime();
             ProcessHandle.of(s.processes().get("node-1")).orElseThrow().destroy();   // SIGTERM
             Await.until(Duration.ofSeconds(10), "node 1 withdrawn", () -> {
@@ -429,6 +467,8 @@ class LabTest {
                 }
             });
             System.out.printf("lab: SIGTERM to withdrawal %d ms%n", (System.nanoTime() - t0) / 1_000_000);
+            List<String> failed = during.get(30, TimeUnit.SECONDS);
+            assertEquals(List.of(), failed, "new connections while node 1 drains");
             for (int i = 0; i < 20; i++) {
                 assertTrue(reachable(), "after the withdrawal, connection " + i);
             }
