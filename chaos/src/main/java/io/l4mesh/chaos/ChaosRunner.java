@@ -123,7 +123,7 @@ public final class ChaosRunner {
                 }
             }
             for (Scenario s : controls) {
-                if (!lab.owned()) {
+                if (lab != null && !lab.owned()) {
                     results.add(ScenarioResult.skipped(s.name() + " (without flow sync)", s.summary(), "lab",
                         "the suite rebuilds only a lab it built itself; this one was given with --lab"));
                     continue;

@@ -37,7 +37,11 @@ public final class LongConnection implements Runnable {
 
     /** What a connection did, once the run is over (or now). */
     public record Result(int id, int localPort, String backend, Failure failure, String detail, long failedAtMs,
-                         long exchanges, long maxGapMs, List<Stall> stalls) {
+                         long exchanges, long maxGapMs, List<Stall> stalls, long lastEchoMs) {
+        /** Whether the connection ended or hangs: it failed, or no echo came back since {@code sinceMs}. */
+        public boolean endedSince(long sinceMs) {
+            return failure != null || lastEchoMs < sinceMs;
+        }
     }
 
     /** What this connection did so far. */
@@ -48,7 +52,7 @@ public final class LongConnection implements Runnable {
         } catch (RuntimeException e) {
             port = -1;
         }
-        return new Result(id, port, backend, failure, detail, failedAtMs, exchanges, maxGapMs, stalls());
+        return new Result(id, port, backend, failure, detail, failedAtMs, exchanges, maxGapMs, stalls(), lastOkMs);
     }
 
     private final int id;

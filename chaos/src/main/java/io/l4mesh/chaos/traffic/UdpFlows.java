@@ -21,7 +21,8 @@ public final class UdpFlows {
     static final int REPLY_TIMEOUT_MS = 400;
 
     /** What a flow did: requests sent and answered, and each change of backend ("T ms: a -> b"). */
-    public record Result(int id, long sent, long answered, int changes, List<String> changesSeen, String backend) {
+    public record Result(int id, long sent, long answered, int changes, List<String> changesSeen, String backend,
+                         int localPort) {
         public long lost() {
             return sent - answered;
         }
@@ -34,6 +35,7 @@ public final class UdpFlows {
         volatile long answered;
         volatile int changes;
         volatile String backend;
+        volatile int localPort = -1;
         final List<Long> lostAtMs = new ArrayList<>();
         final List<String> changesSeen = new ArrayList<>();
 
@@ -74,7 +76,7 @@ public final class UdpFlows {
         }
 
         public Result result() {
-            return new Result(id, sent, answered, changes, changesSeen(), backend);
+            return new Result(id, sent, answered, changes, changesSeen(), backend, localPort);
         }
     }
 
@@ -99,6 +101,7 @@ public final class UdpFlows {
             Flow f = new Flow(i);
             DatagramChannel ch = clients.openUdp();
             ch.connect(clients.udpTarget(i));   // answers must come from the address the client sent to
+            f.localPort = ((java.net.InetSocketAddress) ch.getLocalAddress()).getPort();
             ch.socket().setSoTimeout(REPLY_TIMEOUT_MS);
             flows.add(f);
             threads.add(Thread.ofVirtual().name("chaos-udp-" + i).start(() -> run(f, ch)));

@@ -15,11 +15,11 @@ import org.junit.jupiter.api.Test;
 /** Every invariant checker holds on good records and fails on the record that breaks it. */
 class ChecksTest {
     static LongConnection.Result ok(int id, String backend, long maxGapMs) {
-        return new LongConnection.Result(id, 40000 + id, backend, null, null, -1, 100, maxGapMs, List.of());
+        return new LongConnection.Result(id, 40000 + id, backend, null, null, -1, 100, maxGapMs, List.of(), 9000);
     }
 
     static LongConnection.Result failed(int id, String backend, LongConnection.Failure f) {
-        return new LongConnection.Result(id, 40000 + id, backend, f, "it broke", 1234, 10, 50, List.of());
+        return new LongConnection.Result(id, 40000 + id, backend, f, "it broke", 1234, 10, 50, List.of(), 1000);
     }
 
     @Test
@@ -110,10 +110,10 @@ class ChecksTest {
 
     @Test
     void aUdpFlowThatChangedBackendFailsUnlessItsBackendDied() {
-        List<UdpFlows.Result> ok = List.of(new UdpFlows.Result(0, 10, 10, 0, List.of(), "backend-1"));
+        List<UdpFlows.Result> ok = List.of(new UdpFlows.Result(0, 10, 10, 0, List.of(), "backend-1", 40000));
         assertTrue(Checks.udpFlowsKeepBackend(ok, Set.of()).held());
         List<UdpFlows.Result> moved = List.of(new UdpFlows.Result(1, 10, 9, 1,
-            List.of("500 ms: backend-1 -> backend-2"), "backend-2"));
+            List.of("500 ms: backend-1 -> backend-2"), "backend-2", 40001));
         assertFalse(Checks.udpFlowsKeepBackend(moved, Set.of()).held());
         assertTrue(Checks.udpFlowsKeepBackend(moved, Set.of("backend-1")).held());
     }
