@@ -82,6 +82,8 @@ public final class Node implements AutoCloseable {
     private final Map<String, PoolRuntime> pools = new LinkedHashMap<>();
     /** Control thread only. */
     private final Map<String, ProxyListener> listeners = new LinkedHashMap<>();
+    /** The listeners as last changed on the control thread, for readers on any thread ({@link #selfCheck}). */
+    private volatile List<ProxyListener> listenerView = List.of();
     private final Events events = new Events();
     private volatile NodeConfig config;
     private volatile boolean draining;
@@ -237,13 +239,15 @@ public final class Node implements AutoCloseable {
     /**
      * The self-check behind {@code /healthz}: null when this node can serve, else why not. A packet-mode listener
      * whose pool has no backend to take flows fails it, so the node's announcer withdraws the VIP and the router
-     * sends the traffic to nodes that can place it. Control thread.
+     * sends the traffic to nodes that can place it. Any thread: it reads only published state (the listeners as last
+     * changed, the pools' snapshots), so a busy control thread cannot make {@code /healthz} slow and the announcer
+     * withdraw a node that can serve.
      */
     public String selfCheck() {
         if (!flowsReady) {
             return "flow snapshot from the peers pending";
         }
-        for (ProxyListener l : listeners.values()) {
+        for (ProxyListener l : listenerView) {
             ListenerRuntime rt = l.runtime();
             if (rt.config().packet() != null && rt.pool().snapshot().eligibleCount() == 0) {
                 return "listener " + rt.name() + ": no backend of pool " + rt.pool().name() + " takes flows";
@@ -357,6 +361,7 @@ public final class Node implements AutoCloseable {
         }
         for (ProxyListener l : bound) {
             listeners.put(l.runtime().name(), l);
+            listenerView = List.copyOf(listeners.values());
             metrics.bind(l.runtime());
             if (l instanceof io.l4mesh.node.packet.PacketListener p) {
                 metrics.bind(p);
@@ -491,6 +496,7 @@ public final class Node implements AutoCloseable {
         for (ProxyListener l : toStop) {
             if (listeners.get(l.runtime().name()) == l) {
                 listeners.remove(l.runtime().name());
+                listenerView = List.copyOf(listeners.values());
             }
             l.stopAccepting();
             metrics.unbind(l.runtime());

@@ -228,7 +228,7 @@ public final class AdminServer implements AutoCloseable {
                 if (node.draining()) {
                     return Reply.error(HttpResponseStatus.SERVICE_UNAVAILABLE, "draining");
                 }
-                String failed = node.call(node::selfCheck);
+                String failed = node.selfCheck();   // never waits for the control thread
                 return failed != null ? Reply.error(HttpResponseStatus.SERVICE_UNAVAILABLE, failed)
                     : Reply.ok(Map.of("status", "ok"));
             }

@@ -108,6 +108,33 @@ class AdminApiTest {
         return new AdminClient.Response(r.statusCode(), r.body());
     }
 
+    /** {@code /healthz} answers from published state: a control thread held busy does not slow it down. */
+    @Test
+    void healthzAnswersWhileTheControlThreadIsBusy() throws Exception {
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
+        Thread busy = Thread.ofVirtual().start(() -> {
+            try {
+                node.call(() -> {
+                    held.countDown();
+                    return release.await(20, java.util.concurrent.TimeUnit.SECONDS);
+                });
+            } catch (Exception e) {
+                // released
+            }
+        });
+        try {
+            assertTrue(held.await(5, java.util.concurrent.TimeUnit.SECONDS), "the control thread is held");
+            long t0 = System.nanoTime();
+            assertEquals(200, api.get("/healthz").status());
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertTrue(ms < 2000, "/healthz took " + ms + " ms while the control thread was busy");
+        } finally {
+            release.countDown();
+            busy.join(5000);
+        }
+    }
+
     @Test
     void oversizedBodyIs413() throws Exception {
         AdminClient.Response r = raw("POST", "/pools/p/backends", "{\"address\": \"" + "x".repeat(100_000) + "\"}");
