@@ -11,10 +11,11 @@ import java.util.List;
 /**
  * The dead-man's switch between a packet-mode node and its BGP speaker, as a state machine fed one health poll at a
  * time: after {@code fall} failed polls in a row the VIP routes (which the speaker announces) must be absent, after
- * a successful poll present. It reconciles the routes that exist with that verdict on every poll (level-triggered),
- * because the node adds its VIP routes itself when it becomes ready: an announcer that only acted on its own
- * transitions would never withdraw routes it did not add (a node that fails before the announcer first sees it
- * healthy kept its VIP: the race behind a lab test that timed out once in six runs).
+ * a successful poll present; in between (failures short of {@code fall}) it adds nothing and removes nothing. It
+ * reconciles the routes that exist with that verdict on every poll (level-triggered), because the node adds its VIP
+ * routes itself when it becomes ready: an announcer that only acted on its own transitions would never withdraw
+ * routes it did not add (a node that fails before the announcer first sees it healthy kept its VIP: the race behind
+ * a lab test that timed out once in six runs).
  *
  * <pre>{@code
  * VipAnnouncer a = new VipAnnouncer(List.of(new Vip("198.18.100.1", "l4mvip")), 3, VipAnnouncer.kernelRoutes());
@@ -79,7 +80,9 @@ public final class VipAnnouncer {
         boolean changed = false;
         for (Vip v : vips) {
             boolean present = routes.present(v);
-            if (wantAnnounced && !present) {
+            if (healthy && !present) {
+                // only a poll that answered healthy adds: a route the node removed itself (a drain) stays away
+                // while the failures add up to a verdict
                 changed |= routes.add(v);
             } else if (!wantAnnounced && present) {
                 routes.remove(v);

@@ -53,6 +53,25 @@ class VipAnnouncerTest {
     }
 
     /**
+     * A draining node removes its VIP route itself the moment it gets SIGTERM, while the announcer still counts it
+     * healthy (its first failed polls are no verdict yet). The announcer must not put the route back: the chaos
+     * suite saw the router send traffic to a draining node that way.
+     */
+    @Test
+    void aRouteTheNodeWithdrewItselfStaysAwayWhileTheFailuresAddUp() {
+        FakeRoutes r = new FakeRoutes();
+        VipAnnouncer a = new VipAnnouncer(List.of(VIP), 3, r);
+        assertEquals(VipAnnouncer.Action.RESTORED, a.poll(true));
+        r.routes.clear();                                   // the node withdrew (SIGTERM)
+        assertEquals(VipAnnouncer.Action.NONE, a.poll(false));
+        assertEquals(Set.of(), r.routes, "not put back after one failure");
+        assertEquals(VipAnnouncer.Action.NONE, a.poll(false));
+        assertEquals(VipAnnouncer.Action.NONE, a.poll(false));
+        assertEquals(Set.of(), r.routes);
+        assertTrue(!a.announced());
+    }
+
+    /**
      * The race: the node adds its VIP route itself when it becomes ready; the announcer has not yet seen it healthy
      * (its first polls failed while the node started) when the node fails its self-check. The route must go.
      */
