@@ -320,6 +320,43 @@ public final class Node implements AutoCloseable {
         }
     }
 
+    /**
+     * Adds several backends to a pool as one change: all are checked first (none already in the pool, none twice,
+     * every host resolves), then added with one table rebuild, through the mesh when there is one (one gossip
+     * message). Control thread (use {@link #call}).
+     */
+    public void addBackends(String poolName, List<BackendConfig> adds) throws PoolException {
+        PoolRuntime pool = pools.get(poolName);
+        if (pool == null) {
+            throw new PoolException(PoolException.Kind.NOT_FOUND, "no pool named '" + poolName + "'");
+        }
+        Mesh m = mesh;
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (BackendConfig b : adds) {
+            boolean present = m != null ? m.has(poolName, b.id()) : pool.find(b.id()) != null;
+            if (present || !seen.add(b.id())) {
+                throw new PoolException(PoolException.Kind.CONFLICT, "backend " + b.id() + " is already in pool "
+                    + poolName);
+            }
+            try {
+                b.address().resolve();
+            } catch (java.net.UnknownHostException e) {
+                throw new PoolException(PoolException.Kind.INVALID, "cannot resolve host '" + b.address().host()
+                    + "'");
+            }
+        }
+        if (m == null) {
+            pool.batch(() -> {
+                for (BackendConfig b : adds) {
+                    pool.add(b);
+                }
+            });
+            return;
+        }
+        m.writeAll(adds.stream().map(b -> new Mesh.Change(poolName, b.id(), b.weight(), b.draining(), false))
+            .toList());
+    }
+
     /** The admin API's bound address, or null when disabled. */
     public InetSocketAddress adminAddress() {
         return admin == null ? null : admin.boundAddress();
@@ -476,17 +513,19 @@ public final class Node implements AutoCloseable {
         if (before != null) {
             before.backends().forEach(b -> old.put(b.id(), b));
         }
+        List<Mesh.Change> changes = new ArrayList<>();
         for (io.l4mesh.node.config.BackendConfig b : after.backends()) {
             io.l4mesh.node.config.BackendConfig was = old.remove(b.id());
             if (!b.equals(was)) {
-                mesh.write(after.name(), b.id(), b.weight(), b.draining(), false);
+                changes.add(new Mesh.Change(after.name(), b.id(), b.weight(), b.draining(), false));
             }
         }
         for (String gone : old.keySet()) {
             if (mesh.has(after.name(), gone)) {
-                mesh.write(after.name(), gone, -1, null, true);
+                changes.add(new Mesh.Change(after.name(), gone, -1, null, true));
             }
         }
+        mesh.writeAll(changes);     // one rebuild per pool, one gossip message
     }
 
     private void bindAllReplacing(List<ListenerConfig> fresh, List<ProxyListener> toStop,

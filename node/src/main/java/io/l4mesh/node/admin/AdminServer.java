@@ -52,7 +52,7 @@ import java.util.logging.Logger;
  * GET    /status                                   node, listeners, pools, backends
  * GET    /listeners | /backends | /flows
  * GET    /lookup?listener=L&amp;src=IP:PORT[&amp;dst=IP:PORT]   which backend would this flow go to
- * POST   /pools/P/backends            {"address": "h:p", "weight": 1}
+ * POST   /pools/P/backends            {"address": "h:p", "weight": 1}, or a list of them (one change)
  * DELETE /pools/P/backends/ADDR
  * PUT    /pools/P/backends/ADDR/weight {"weight": 3}
  * POST   /pools/P/backends/ADDR/drain | /undrain
@@ -277,6 +277,7 @@ public final class AdminServer implements AutoCloseable {
         }
         n.put("node", node.config().nodeId());
         n.set("members", JSON.valueToTree(node.call(mesh::members)));
+        n.set("divergence", JSON.valueToTree(mesh.divergence()));
         return n;
     }
 
@@ -465,6 +466,10 @@ public final class AdminServer implements AutoCloseable {
                 return pools(HttpMethod.GET, List.of("pools", poolName), req);
             }
             expect(m, HttpMethod.POST, p, 3);
+            JsonNode any = json(req);
+            if (any.isArray()) {
+                return addAll(poolName, any);
+            }
             JsonNode body = body(req);
             BackendConfig b;
             try {
@@ -522,12 +527,52 @@ public final class AdminServer implements AutoCloseable {
         return hp.toString();
     }
 
+    /**
+     * {@code POST /pools/P/backends [{"address": ...}, ...]}: several backends added as one change (all or none; one
+     * table rebuild per node, one gossip message).
+     */
+    private Reply addAll(String poolName, JsonNode array) throws Exception {
+        if (array.isEmpty() || array.size() > 10_000) {
+            throw new ApiException(HttpResponseStatus.BAD_REQUEST, "a list of 1 to 10000 backends");
+        }
+        List<BackendConfig> adds = new ArrayList<>();
+        for (int i = 0; i < array.size(); i++) {
+            try {
+                adds.add(ConfigLoader.backend("backends[" + i + "]", array.get(i)));
+            } catch (ConfigException e) {
+                throw new ApiException(HttpResponseStatus.BAD_REQUEST, e.getMessage().replaceFirst("^config: ", ""));
+            }
+        }
+        node.call(() -> {
+            node.addBackends(poolName, adds);
+            return null;
+        });
+        List<String> ids = adds.stream().map(BackendConfig::id).toList();
+        Log.info(LOG, "backend.added", "pool", poolName, "backends", ids);
+        return new Reply(HttpResponseStatus.CREATED, Map.of("pool", poolName, "added", ids), "application/json");
+    }
+
     private void change(String pool, String id, BackendConfig add, int weight, Boolean draining, boolean remove)
         throws Exception {
         node.call(() -> {
             node.changeBackend(pool, id, add, weight, draining, remove);
             return null;
         });
+    }
+
+    /** The body as any JSON value. */
+    private static JsonNode json(FullHttpRequest req) throws ApiException {
+        try {
+            JsonNode n = JSON.readTree(req.content().toString(StandardCharsets.UTF_8));
+            if (n == null) {
+                throw new ApiException(HttpResponseStatus.BAD_REQUEST, "body must be a JSON object or list");
+            }
+            return n;
+        } catch (ApiException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new ApiException(HttpResponseStatus.BAD_REQUEST, "body is not valid JSON");
+        }
     }
 
     private static JsonNode body(FullHttpRequest req) throws ApiException {

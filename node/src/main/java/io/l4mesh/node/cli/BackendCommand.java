@@ -48,8 +48,12 @@ public final class BackendCommand implements Runnable {
         }
     }
 
-    @Command(name = "add", mixinStandardHelpOptions = true, description = "Add a backend to a pool.")
+    @Command(name = "add", mixinStandardHelpOptions = true, description = "Add a backend to a pool (several: one "
+        + "change, all or none, one table rebuild on every node).")
     static final class Add extends Base {
+        @Parameters(index = "2..*", arity = "0..*", paramLabel = "MORE", description = "More backends, added with it.")
+        java.util.List<String> more = new java.util.ArrayList<>();
+
         @Option(names = "--weight", defaultValue = "1", description = "Relative share of new flows (default 1).")
         int weight;
 
@@ -58,12 +62,19 @@ public final class BackendCommand implements Runnable {
 
         @Override
         public Integer call() {
-            Map<String, Object> body = new LinkedHashMap<>();
-            body.put("address", address);
-            body.put("weight", weight);
-            body.put("draining", drain);
+            java.util.List<Map<String, Object>> list = new java.util.ArrayList<>();
+            for (String a : java.util.stream.Stream.concat(java.util.stream.Stream.of(address), more.stream())
+                .toList()) {
+                Map<String, Object> body = new LinkedHashMap<>();
+                body.put("address", a);
+                body.put("weight", weight);
+                body.put("draining", drain);
+                list.add(body);
+            }
+            Object body = list.size() == 1 ? list.get(0) : list;
+            String added = list.size() == 1 ? address : list.size() + " backends";
             return call(c -> c.send("POST", "/pools/" + AdminClient.segment(pool) + "/backends", body),
-                "added " + address + " to " + pool + " (weight " + weight + ")");
+                "added " + added + " to " + pool + " (weight " + weight + ")");
         }
     }
 

@@ -61,5 +61,13 @@ public final class MembersCommand implements Callable<Integer> {
         t.print(out, "");
         out.printf("%n%d members; %s%n", j.path("members").size(), differing == 0
             ? "all fingerprints agree" : differing + " member(s) route differently (converging, or partitioned)");
+        JsonNode div = j.path("divergence");
+        if (div.size() > 0) {
+            out.printf("DIVERGENCE: this node could not apply %d pool change(s) the mesh agreed on:%n", div.size());
+            for (Iterator<Map.Entry<String, JsonNode>> it = div.fields(); it.hasNext(); ) {
+                var e = it.next();
+                out.printf("  %s: %s%n", e.getKey(), e.getValue().asText());
+            }
+        }
     }
 }

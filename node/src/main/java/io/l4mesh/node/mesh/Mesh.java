@@ -67,6 +67,12 @@ public final class Mesh implements AutoCloseable {
     private volatile MemberView view;
     private volatile Map<String, NodeState> statesView = Map.of();
     private NodeState published;
+    /** Control thread: a publish is queued for the end of this turn (every change in the turn shares it). */
+    private boolean publishQueued;
+    /** Ledger entries this node could not apply ("pool/backend" to why): it routes differently until they apply. */
+    private final Map<String, String> divergent = new TreeMap<>();
+    private volatile Map<String, String> divergentView = Map.of();
+    private final LongAdder applyFailures = new LongAdder();
     private volatile String syncAddress = "";
     private long pendingSinceNanos = -1;
     private volatile double convergenceSeconds = Double.NaN;
@@ -97,7 +103,7 @@ public final class Mesh implements AutoCloseable {
                 }
             }
         }
-        ledger.entries().forEach(this::apply);
+        applyAll(ledger.entries());
         persist();
     }
 
@@ -212,46 +218,68 @@ public final class Mesh implements AutoCloseable {
             return;
         }
         entriesIn.add(list.size());
-        boolean changed = false;
+        List<PoolEntry> merged = new ArrayList<>();
         for (PoolEntry e : list) {
             hlc.observe(e.stamp());
             if (ledger.merge(e)) {
-                apply(e);
-                changed = true;
+                merged.add(e);
             }
         }
-        if (changed) {
+        if (!merged.isEmpty()) {
+            applyAll(merged);
             persist();
             publish();
         }
     }
 
     /**
-     * A change made on this node (admin API, CLI or reload): stamped, applied, saved and gossiped.
+     * One change to a pool's backend, made on this node (admin API, CLI or reload).
      *
      * @param weight   new weight, or -1 to keep
      * @param draining new drain flag, or null to keep
      */
+    public record Change(String pool, String backend, int weight, Boolean draining, boolean delete) {
+    }
+
+    /** One change made on this node: see {@link #writeAll}. */
     public void write(String pool, String backend, int weight, Boolean draining, boolean delete)
         throws PoolException {
-        PoolRuntime p = pools.get(pool);
-        if (p == null) {
-            throw new PoolException(PoolException.Kind.NOT_FOUND, "no pool named '" + pool + "'");
+        writeAll(List.of(new Change(pool, backend, weight, draining, delete)));
+    }
+
+    /**
+     * Changes made on this node, as one: all checked first (one that cannot be made fails the whole batch, and
+     * nothing changes), then stamped, applied (each pool rebuilt once), saved once, gossiped in one message and
+     * published once.
+     */
+    public void writeAll(List<Change> changes) throws PoolException {
+        Map<String, PoolEntry> next = new java.util.LinkedHashMap<>();
+        for (Change c : changes) {
+            if (!pools.containsKey(c.pool())) {
+                throw new PoolException(PoolException.Kind.NOT_FOUND, "no pool named '" + c.pool() + "'");
+            }
+            String key = NodeState.key(c.pool(), c.backend());
+            PoolEntry cur = next.containsKey(key) ? next.get(key) : ledger.get(c.pool(), c.backend());
+            boolean present = cur != null && !cur.deleted();
+            if (!present && (c.delete() || c.weight() < 0 && c.draining() == null)) {
+                throw new PoolException(PoolException.Kind.NOT_FOUND, "no backend " + c.backend() + " in pool "
+                    + c.pool());
+            }
+            int w = c.weight() >= 0 ? c.weight() : present ? cur.weight() : BackendConfig.DEFAULT_WEIGHT;
+            boolean d = c.draining() != null ? c.draining() : present && cur.draining();
+            next.put(key, new PoolEntry(c.pool(), c.backend(), w, d, c.delete(), hlc.now(System.currentTimeMillis()),
+                nodeId));
         }
-        PoolEntry cur = ledger.get(pool, backend);
-        boolean present = cur != null && !cur.deleted();
-        if (!present && (delete || weight < 0 && draining == null)) {
-            throw new PoolException(PoolException.Kind.NOT_FOUND, "no backend " + backend + " in pool " + pool);
+        if (next.isEmpty()) {
+            return;
         }
-        int w = weight >= 0 ? weight : present ? cur.weight() : BackendConfig.DEFAULT_WEIGHT;
-        boolean d = draining != null ? draining : present && cur.draining();
-        PoolEntry e = new PoolEntry(pool, backend, w, d, delete, hlc.now(System.currentTimeMillis()), nodeId);
-        ledger.merge(e);
-        apply(e);
+        List<PoolEntry> entries = List.copyOf(next.values());
+        entries.forEach(ledger::merge);
+        applyAll(entries);
         persist();
         pendingSinceNanos = System.nanoTime();
         if (membership != null) {
-            membership.broadcast(TOPIC_DELTA, PoolLedger.encode(List.of(e)));
+            membership.broadcast(TOPIC_DELTA, PoolLedger.encode(entries));
         }
         publish();
     }
@@ -262,12 +290,24 @@ public final class Mesh implements AutoCloseable {
         return e != null && !e.deleted();
     }
 
-    private void apply(PoolEntry e) {
-        PoolRuntime p = pools.get(e.pool());
-        if (p == null) {
-            Log.debug(LOG, "mesh.unknown_pool", "pool", e.pool(), "backend", e.backend());
-            return;
+    /** Applies ledger entries, each pool's in one batch (one rebuild per pool). */
+    private void applyAll(java.util.Collection<PoolEntry> entries) {
+        Map<String, List<PoolEntry>> byPool = new java.util.LinkedHashMap<>();
+        for (PoolEntry e : entries) {
+            byPool.computeIfAbsent(e.pool(), k -> new ArrayList<>()).add(e);
         }
+        byPool.forEach((name, list) -> {
+            PoolRuntime p = pools.get(name);
+            if (p == null) {
+                list.forEach(e -> diverged(e, "no pool named '" + name + "' on this node"));
+                return;
+            }
+            p.batch(() -> list.forEach(e -> apply(p, e)));
+        });
+        divergentView = Map.copyOf(divergent);
+    }
+
+    private void apply(PoolRuntime p, PoolEntry e) {
         try {
             BackendRuntime b = p.find(e.backend());
             if (e.deleted()) {
@@ -280,9 +320,32 @@ public final class Mesh implements AutoCloseable {
                 p.weight(e.backend(), e.weight());
                 p.draining(e.backend(), e.draining());
             }
-        } catch (PoolException ex) {
-            Log.warn(LOG, "mesh.apply_failed", "pool", e.pool(), "backend", e.backend(), "detail", ex.getMessage());
+            divergent.remove(NodeState.key(e.pool(), e.backend()));
+        } catch (PoolException | IllegalArgumentException ex) {
+            diverged(e, ex.getMessage());
         }
+    }
+
+    /**
+     * A ledger entry this node cannot apply: counted, logged once per entry and reason, and listed by
+     * {@link #divergence} until a later entry for the same backend applies. The node keeps converging on the rest.
+     */
+    private void diverged(PoolEntry e, String why) {
+        applyFailures.increment();
+        String was = divergent.put(NodeState.key(e.pool(), e.backend()), why);
+        if (!why.equals(was)) {
+            Log.warn(LOG, "mesh.apply_failed", "pool", e.pool(), "backend", e.backend(), "detail", why);
+        }
+    }
+
+    /** Ledger entries this node could not apply, "pool/backend" to why (empty when it routes what the mesh agreed). */
+    public Map<String, String> divergence() {
+        return divergentView;
+    }
+
+    /** Ledger entries that could not be applied, counted each time one arrived. */
+    public long applyFailuresTotal() {
+        return applyFailures.sum();
     }
 
     private void persist() {
@@ -324,11 +387,25 @@ public final class Mesh implements AutoCloseable {
         membership.send(to, TOPIC_FULL, PoolLedger.encode(ledger.entries()));
     }
 
-    /** This node's own observation or a pool's table changed: publish it. */
+    /**
+     * This node's own observation or a pool's table changed: its state is published once, at the end of this
+     * control-thread turn, however many changes asked for it (so a publish never runs inside another).
+     */
     public void publish() {
-        if (membership == null) {
+        if (membership == null || publishQueued) {
             return;
         }
+        publishQueued = true;
+        try {
+            control.execute(this::publishNow);
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+            publishQueued = false;
+        }
+    }
+
+    private void publishNow() {
+        recompute();              // the verdicts first: the tables they rebuild are what gets published
+        publishQueued = false;
         Map<String, NodeState.PoolView> pv = new TreeMap<>();
         Set<String> down = new HashSet<>();
         for (PoolRuntime p : pools.values()) {
@@ -347,7 +424,6 @@ public final class Mesh implements AutoCloseable {
         published = next;
         membership.publish(new NodeState(nodeId, next.admin(), next.sync(), next.ledgerDigest(), next.ledgerSize(),
             System.currentTimeMillis(), pv, down).encode());
-        recompute();
     }
 
     /**
@@ -362,18 +438,20 @@ public final class Mesh implements AutoCloseable {
         List<Member> members = v.all();
         int n = members.size();
         for (PoolRuntime p : pools.values()) {
-            for (BackendRuntime b : p.backends()) {
-                String key = NodeState.key(p.name(), b.id());
-                int downVotes = b.localHealth() == Health.DOWN ? 1 : 0;
-                for (Member m : v.others()) {
-                    NodeState s = states.get(m.id());
-                    if (s != null && s.down().contains(key)) {
-                        downVotes++;
+            p.batch(() -> {      // k backends changing verdict at once: one rebuild
+                for (BackendRuntime b : p.backends()) {
+                    String key = NodeState.key(p.name(), b.id());
+                    int downVotes = b.localHealth() == Health.DOWN ? 1 : 0;
+                    for (Member m : v.others()) {
+                        NodeState s = states.get(m.id());
+                        if (s != null && s.down().contains(key)) {
+                            downVotes++;
+                        }
                     }
+                    Health verdict = downVotes * 2 > n ? Health.DOWN : Health.UP;
+                    p.health(b.id(), verdict, "mesh: down on " + downVotes + " of " + n + " nodes");
                 }
-                Health verdict = downVotes * 2 > n ? Health.DOWN : Health.UP;
-                p.health(b.id(), verdict, "mesh: down on " + downVotes + " of " + n + " nodes");
-            }
+            });
         }
     }
 

@@ -167,6 +167,8 @@ public final class NodeMetrics {
             x -> x.stats().rejectedMalformed()));
         m.add(counter(MetricName.GOSSIP_DROPPED, none, mesh, x -> x.stats().droppedByFault()));
         m.add(counter(MetricName.MESH_MALFORMED, none, mesh, io.l4mesh.node.mesh.Mesh::malformedTotal));
+        m.add(counter(MetricName.MESH_APPLY_FAILURES, none, mesh, io.l4mesh.node.mesh.Mesh::applyFailuresTotal));
+        m.add(gauge(MetricName.MESH_DIVERGENT, none, mesh, x -> x.divergence().size()));
         m.add(gauge(MetricName.MESH_LEDGER_ENTRIES, none, mesh, io.l4mesh.node.mesh.Mesh::ledgerSize));
         m.add(gauge(MetricName.MESH_CONVERGENCE, none, mesh, io.l4mesh.node.mesh.Mesh::convergenceSeconds));
         m.add(counter(MetricName.MESH_DEPARTURES, Tags.of("kind", "left"), mesh,

@@ -30,6 +30,9 @@ public final class PoolRuntime {
     private volatile PoolConfig settings;
     private volatile RoutingSnapshot snapshot;
     private long version;
+    /** Control thread only: inside {@link #batch}, changes mark the pool dirty and the batch rebuilds once. */
+    private int batchDepth;
+    private boolean dirty;
 
     /** Creates the pool with the configured backends (resolving their hosts) and publishes its first snapshot. */
     public PoolRuntime(PoolConfig config, int tableSize, HashAlgorithm algorithm, PoolEvents events)
@@ -147,6 +150,28 @@ public final class PoolRuntime {
         rebuild();
     }
 
+    /**
+     * Runs {@code changes} (calls to this pool's methods) as one: the table is rebuilt and published once at the end,
+     * if anything changed, however many backends changed. Nested batches rebuild when the outermost ends.
+     */
+    public <E extends Exception> void batch(Batch<E> changes) throws E {
+        batchDepth++;
+        try {
+            changes.run();
+        } finally {
+            if (--batchDepth == 0 && dirty) {
+                dirty = false;
+                publish();
+            }
+        }
+    }
+
+    /** The changes of one {@link #batch}. */
+    @FunctionalInterface
+    public interface Batch<E extends Exception> {
+        void run() throws E;
+    }
+
     /** An active probe's result, with rise/fall hysteresis and flap damping. */
     public void onProbe(String id, boolean ok, String detail) {
         BackendRuntime b = backends.get(id);
@@ -198,11 +223,15 @@ public final class PoolRuntime {
 
     /**
      * Sets the health the pool routes by (the mesh's verdict, or the local one when alone); rebuilds the table when
-     * it changes.
+     * it changes. The reason is always the current one ("mesh: down on 0 of 3 nodes"), also when the verdict stays.
      */
     public void health(String id, Health health, String reason) {
         BackendRuntime b = backends.get(id);
-        if (b == null || b.health() == health) {
+        if (b == null) {
+            return;
+        }
+        if (b.health() == health) {
+            b.health(health, reason);
             return;
         }
         b.health(health, reason);
@@ -251,6 +280,14 @@ public final class PoolRuntime {
     }
 
     private void rebuild() {
+        if (batchDepth > 0) {
+            dirty = true;
+            return;
+        }
+        publish();
+    }
+
+    private void publish() {
         RoutingSnapshot s = new RoutingSnapshot(++version, List.copyOf(backends.values()), tableSize, algorithm);
         if (s.flowIdCollisions() > 0) {
             // 32-bit flow ids: flows recorded for one of these backends cannot be told from the other's

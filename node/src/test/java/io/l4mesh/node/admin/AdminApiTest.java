@@ -13,6 +13,7 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -58,7 +59,8 @@ class AdminApiTest {
             Arguments.of("POST", "/status", null, 405, "POST not allowed here; use GET"),
             Arguments.of("DELETE", "/metrics", null, 405, "DELETE not allowed here; use GET"),
             Arguments.of("POST", "/pools/p/backends", "not json", 400, "body is not valid JSON"),
-            Arguments.of("POST", "/pools/p/backends", "[1,2]", 400, "body must be a JSON object"),
+            Arguments.of("POST", "/pools/p/backends", "[1,2]", 400, "backends[0]: must be a mapping of fields"),
+            Arguments.of("POST", "/pools/p/backends", "\"x\"", 400, "body must be a JSON object"),
             Arguments.of("POST", "/pools/p/backends", "{\"address\": \"db:abc\"}", 400,
                 "backend.address: 'db:abc' is not host:port"),
             Arguments.of("POST", "/pools/p/backends", "{}", 400, "backend.address: is required"),
@@ -106,6 +108,26 @@ class AdminApiTest {
             : java.net.http.HttpRequest.BodyPublishers.ofString(body));
         var r = http.send(b.build(), java.net.http.HttpResponse.BodyHandlers.ofString());
         return new AdminClient.Response(r.statusCode(), r.body());
+    }
+
+    /** A list of backends in one POST is one change: one rebuild; one already there and nothing changes. */
+    @Test
+    void severalBackendsInOneCallAreOneRebuild() throws Exception {
+        long before = node.call(() -> node.pool("p").rebuildCount());
+        int size = node.status().pools().get(0).backends().size();
+        AdminClient.Response r = api.send("POST", "/pools/p/backends", List.of(Map.of("address", "127.0.0.1:11"),
+            Map.of("address", "127.0.0.1:12", "weight", 3), Map.of("address", "127.0.0.1:13")));
+        assertEquals(201, r.status(), r.body());
+        assertEquals(before + 1, (long) node.call(() -> node.pool("p").rebuildCount()), "one rebuild for three");
+        assertEquals(size + 3, node.status().pools().get(0).backends().size());
+        AdminClient.Response dup = api.send("POST", "/pools/p/backends", List.of(Map.of("address", "127.0.0.1:14"),
+            Map.of("address", "127.0.0.1:11")));
+        assertEquals(409, dup.status(), dup.body());
+        assertEquals(size + 3, node.status().pools().get(0).backends().size(), "all or nothing");
+        assertEquals(400, api.send("POST", "/pools/p/backends", List.of()).status());
+        for (String b : List.of("127.0.0.1:11", "127.0.0.1:12", "127.0.0.1:13")) {
+            assertEquals(200, api.send("DELETE", "/pools/p/backends/" + AdminClient.segment(b), null).status());
+        }
     }
 
     /** {@code /healthz} answers from published state: a control thread held busy does not slow it down. */

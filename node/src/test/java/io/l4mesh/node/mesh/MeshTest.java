@@ -199,4 +199,76 @@ class MeshTest {
             assertEquals(1, fingerprints(all).size());
         }
     }
+
+    /** A node's fingerprint of pool {@code pool}. */
+    private static String fingerprint(MeshNodes.Node n, String pool) {
+        for (JsonNode p : n.get("/status").path("pools")) {
+            if (p.path("name").asText().equals(pool)) {
+                return p.path("fingerprint").asText();
+            }
+        }
+        return "";
+    }
+
+    /** A pool's backends on a node. */
+    private static int backends(MeshNodes.Node n, String pool) {
+        for (JsonNode p : n.get("/status").path("pools")) {
+            if (p.path("name").asText().equals(pool)) {
+                return p.path("backends").size();
+            }
+        }
+        return -1;
+    }
+
+    /** A pool's rebuild counter on a node, from its metrics. */
+    private static double rebuilds(MeshNodes.Node n, String pool) throws Exception {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("l4mesh_pool_rebuilds_total\\{[^}]*pool=\""
+            + pool + "\"[^}]*} ([0-9.E]+)").matcher(n.api.get("/metrics").body());
+        return m.find() ? Double.parseDouble(m.group(1)) : -1;
+    }
+
+    /**
+     * Several backends added in one API call are one change on every node: one table rebuild each, one fingerprint.
+     * A node that cannot apply what the mesh agreed (here a pool it does not have) says so in /members and its
+     * metrics, and keeps converging on the rest.
+     */
+    @Test
+    void aBatchIsOneRebuildPerNodeAndAChangeANodeCannotApplyIsShown() throws Exception {
+        try (TcpTestServer a = TcpTestServer.named("a"); TcpTestServer b = TcpTestServer.named("b");
+             TcpTestServer c = TcpTestServer.named("c"); TcpTestServer d = TcpTestServer.named("d");
+             MeshNodes mesh = new MeshNodes(dir)) {
+            int p1 = MeshNodes.freePorts(1);
+            int p2 = MeshNodes.freePorts(1);
+            MeshNodes.Node n1 = mesh.start(mesh.define("n1", p1, List.of(p2), pool(a), MeshNodes.KEY,
+                "q:\n" + pool(a).indent(2)));
+            MeshNodes.Node n2 = mesh.start(mesh.define("n2", p2, List.of(p1), pool(a), MeshNodes.KEY));
+            List<MeshNodes.Node> all = List.of(n1, n2);
+            Await.until(Duration.ofSeconds(30), "both see both", () -> all.stream().allMatch(n -> n.members() == 2));
+            Await.until(Duration.ofSeconds(10), "n2 shows what it could not apply", () -> n2.get("/members")
+                .path("divergence").has("q/" + a.address()));
+            assertTrue(n2.get("/members").path("divergence").path("q/" + a.address()).asText().contains("no pool"),
+                n2.get("/members").toString());
+            assertEquals(0, n1.get("/members").path("divergence").size(), "n1 applied everything");
+            assertTrue(n2.api.get("/metrics").body().contains("l4mesh_mesh_divergent{node=\"n2\"} 1.0"));
+
+            double before1 = rebuilds(n1, "p");
+            double before2 = rebuilds(n2, "p");
+            String fp = fingerprint(n2, "p");
+            var r = n1.api.send("POST", "/pools/p/backends", List.of(Map.of("address", b.address()),
+                Map.of("address", c.address()), Map.of("address", d.address(), "weight", 2)));
+            assertEquals(201, r.status(), r.body());
+            Await.until(Duration.ofSeconds(5), "the batch everywhere", () -> fingerprint(n1, "p")
+                .equals(fingerprint(n2, "p")) && !fingerprint(n2, "p").equals(fp));
+            Thread.sleep(1000);     // probes run: the backends stay up, so nothing else rebuilds
+            assertEquals(before1 + 1, rebuilds(n1, "p"), "one rebuild on the node that took the call");
+            assertEquals(before2 + 1, rebuilds(n2, "p"), "one rebuild on the node that heard it");
+            assertEquals(4, backends(n2, "p"));
+
+            // all or nothing: a list with one backend already there changes nothing
+            var dup = n1.api.send("POST", "/pools/p/backends", List.of(Map.of("address", "127.0.0.1:9"),
+                Map.of("address", b.address())));
+            assertEquals(409, dup.status(), dup.body());
+            assertEquals(4, backends(n1, "p"));
+        }
+    }
 }

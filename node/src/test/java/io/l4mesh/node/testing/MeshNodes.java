@@ -102,6 +102,12 @@ public final class MeshNodes implements AutoCloseable {
 
     /** Writes a node's config; {@code seeds} are gossip ports; {@code poolYaml} is the pool's body. */
     public Node define(String id, int gossipPort, List<Integer> seeds, String poolYaml, String key) throws IOException {
+        return define(id, gossipPort, seeds, poolYaml, key, "");
+    }
+
+    /** As {@link #define(String, int, List, String, String)}, with more pools ({@code extraPools}: YAML). */
+    public Node define(String id, int gossipPort, List<Integer> seeds, String poolYaml, String key, String extraPools)
+        throws IOException {
         Path keyFile = dir.resolve("key-" + id);
         Files.writeString(keyFile, key);
         StringBuilder s = new StringBuilder();
@@ -116,12 +122,13 @@ public final class MeshNodes implements AutoCloseable {
             pools:
               p:
             %s
+            %s
             membership:
               bind: 127.0.0.1:%d
               seeds: [%s]
               keyFile: %s
               faultInjection: true
-            """.formatted(id, id, poolYaml.indent(4), gossipPort, s, keyFile));
+            """.formatted(id, id, poolYaml.indent(4), extraPools.indent(2), gossipPort, s, keyFile));
         Node n = new Node(id, gossipPort, cfg);
         nodes.add(n);
         return n;
