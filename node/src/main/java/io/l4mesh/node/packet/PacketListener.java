@@ -94,7 +94,7 @@ public final class PacketListener implements ProxyListener {
         long share = Math.max(1, ft.maxEntries() / n);
         if (sync != null) {
             flows = sync.register(runtime.name(), ft.maxEntries(), timeouts, n);
-            runtime.addFlowTable(flows.replica());   // after the threads' own tables: "where does this flow go"
+            runtime.replica(flows.replica());   // "where does this flow go": what the peers placed
         }
         // an active flow is re-announced to the peers every third of its timeout, so their copies never lapse
         int refresh = Math.max(1, Math.min(timeouts[io.l4mesh.node.flow.FlowTable.ESTABLISHED],
@@ -157,13 +157,22 @@ public final class PacketListener implements ProxyListener {
         while (Commands.tryIp(rule)) {
             // an older copy of the rule went away
         }
+        String table = Integer.toString(ProbeSteering.ROUTE_TABLE);
         if (add) {
             rule[2] = "add";
             Commands.ip(rule);
-            Commands.ip(fam, "route", "replace", prefix, "dev", dev, "table",
-                Integer.toString(ProbeSteering.ROUTE_TABLE));
+            Commands.ip(fam, "route", "replace", prefix, "dev", dev, "table", table);
+            // Behind it, a blackhole: when the TUN goes with a killed process, the rule (left behind) drops what the
+            // router still sends here until it moves the traffic, instead of the main table bouncing it back to the
+            // router until its TTL runs out ("no route to host" at the client). A dropped SYN is sent again.
+            Commands.ip(fam, "route", "replace", "blackhole", prefix, "table", table, "metric", BLACKHOLE_METRIC);
+        } else {
+            Commands.tryIp(fam, "route", "del", "blackhole", prefix, "table", table, "metric", BLACKHOLE_METRIC);
         }
     }
+
+    /** The blackhole's metric in the TUN routes' table: above the TUN route's (0 for IPv4, 1024 for IPv6). */
+    static final String BLACKHOLE_METRIC = "4000000000";
 
     /**
      * Removes the VIP's announced route (the BGP speaker withdraws it) while the TUN stays open and packets still on
@@ -264,7 +273,7 @@ public final class PacketListener implements ProxyListener {
             }
         }
         if (flows != null) {
-            runtime.removeFlowTable(flows.replica());
+            runtime.replica(null);
             sync.retire(flows);
             flows = null;
         }
