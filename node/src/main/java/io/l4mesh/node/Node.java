@@ -25,6 +25,7 @@ import io.l4mesh.node.routing.BackendRuntime;
 import io.l4mesh.node.routing.Health;
 import io.l4mesh.node.routing.PoolEvents;
 import io.l4mesh.node.routing.PoolException;
+import io.l4mesh.node.routing.Placement;
 import io.l4mesh.node.routing.PoolRuntime;
 import io.l4mesh.node.routing.RoutingSnapshot;
 import io.l4mesh.node.transport.Transport;
@@ -630,13 +631,17 @@ public final class Node implements AutoCloseable {
             long hi = io.l4mesh.node.flow.FlowTable.keyHi(src);
             long lo = io.l4mesh.node.flow.FlowTable.keyLo(src);
             int ports = io.l4mesh.node.flow.FlowTable.ports(source.getPort(), dst.getPort());
-            if (l.recordedFlow(hi, lo, ports, rec)) {
-                int idx = s.indexOfFlowId((int) rec[0]);
-                BackendRuntime r = idx < 0 ? null : s.backendAt(idx);
-                if (r != null && r.keepsFlows()) {
-                    backend = r.id();
-                    placedBy = "flow-table";
+            long recorded = l.recordedFlow(hi, lo, ports, rec) ? Placement.known((int) rec[0]) : Placement.UNKNOWN;
+            long replica = recorded == Placement.UNKNOWN && l.replicaFlow(hi, lo, ports, rec)
+                ? Placement.known((int) rec[0]) : Placement.UNKNOWN;
+            if (recorded != Placement.UNKNOWN || replica != Placement.UNKNOWN) {
+                // the packet path's own rules (a new flow follows the listener's algorithm: hashed above)
+                long placed = Placement.place(s, h, recorded, replica);
+                int outcome = Placement.outcome(placed);
+                if (outcome == Placement.KEPT || outcome == Placement.ADOPTED) {
+                    backend = s.backendAt(Placement.index(placed)).id();
                 }
+                placedBy = Placement.name(outcome);
             }
             return new NodeStatus.Lookup(listenerName, p.name(), l.config().algorithm().configName(),
                 HostPort.format(source), HostPort.format(dst), l.config().protocol().name().toLowerCase(),

@@ -7,6 +7,7 @@ import io.l4mesh.node.flow.FlowTable;
 import io.l4mesh.node.flow.ListenerFlows;
 import io.l4mesh.node.flow.Outbox;
 import io.l4mesh.node.routing.BackendRuntime;
+import io.l4mesh.node.routing.Placement;
 import io.l4mesh.node.routing.PoolRuntime;
 import io.l4mesh.node.routing.RoutingSnapshot;
 import java.io.IOException;
@@ -242,7 +243,10 @@ public final class PacketForwarder implements Runnable {
         batchBytes += n;
     }
 
-    /** The backend index for this packet's flow (see the class comment), or {@link MaglevTable#NO_BACKEND}. */
+    /**
+     * The backend index for this packet's flow, or {@link MaglevTable#NO_BACKEND}: {@link Placement} decides from
+     * what this thread's table and the replica hold; this method records the decision (and sends it to the peers).
+     */
     private int place(RoutingSnapshot s, long hash, PacketParser parser, boolean icmpError) {
         long hi = parser.srcHi();
         long lo = parser.srcLo();
@@ -253,31 +257,23 @@ public final class PacketForwarder implements Runnable {
             table.remove(slot);
             slot = -1;
         }
-        if (slot >= 0) {
-            int old = table.state(slot);
-            int state = icmpError ? old : nextState(old, parser);
-            int idx = s.indexOfFlowId(table.backendId(slot));
-            if (idx >= 0 && s.backendAt(idx).keepsFlows()) {
+        long recorded = slot >= 0 ? Placement.known(table.backendId(slot)) : Placement.UNKNOWN;
+        boolean inReplica = recorded == Placement.UNKNOWN && replica != null
+            && replica.read(hi, lo, ports, now, replicaRead);
+        long replicaKnows = inReplica ? Placement.known((int) replicaRead[0]) : Placement.UNKNOWN;
+        long placed = Placement.place(s, hash, recorded, replicaKnows);
+        int idx = Placement.index(placed);
+        switch (Placement.outcome(placed)) {
+            case Placement.KEPT -> {
+                int old = table.state(slot);
+                int state = icmpError ? old : nextState(old, parser);
                 table.touch(slot, now, state);
                 if (state != old) {
                     send(hi, lo, ports, table.backendId(slot), table.version(slot), state);
                 }
                 return idx;
             }
-            (idx < 0 ? counters.rehashedRemoved : counters.rehashedDown).increment();
-            idx = s.table().lookup(hash);
-            if (idx != MaglevTable.NO_BACKEND) {
-                s.backendAt(idx).recordFlow();
-                int backend = s.backendAt(idx).flowId();
-                long version = FlowTable.versionNow();
-                table.update(slot, backend, version, state, now);
-                send(hi, lo, ports, backend, version, state);
-            }
-            return idx;
-        }
-        if (replica != null && replica.read(hi, lo, ports, now, replicaRead)) {
-            int idx = s.indexOfFlowId((int) replicaRead[0]);
-            if (idx >= 0 && s.backendAt(idx).keepsFlows()) {
+            case Placement.ADOPTED -> {
                 int state = icmpError ? (int) replicaRead[2] : nextState((int) replicaRead[2], parser);
                 if (table.insert(hi, lo, ports, (int) replicaRead[0], replicaRead[1], state, now) < 0) {
                     counters.tableFull.increment();
@@ -285,12 +281,28 @@ public final class PacketForwarder implements Runnable {
                 counters.flowsAdopted.increment();
                 return idx;
             }
-            // its backend is gone: a new decision below (the peers learn it from this node)
-            (idx < 0 ? counters.rehashedRemoved : counters.rehashedDown).increment();
-        } else if (protocol == io.l4mesh.hashring.FlowHash.PROTO_TCP && !icmpError && !parser.isSyn()) {
-            counters.nonSynMisses.increment();
+            case Placement.REHASHED_REMOVED, Placement.REHASHED_DOWN -> {
+                (Placement.outcome(placed) == Placement.REHASHED_REMOVED ? counters.rehashedRemoved
+                    : counters.rehashedDown).increment();
+                if (slot >= 0) {
+                    if (idx != MaglevTable.NO_BACKEND) {
+                        int state = icmpError ? table.state(slot) : nextState(table.state(slot), parser);
+                        s.backendAt(idx).recordFlow();
+                        int backend = s.backendAt(idx).flowId();
+                        long version = FlowTable.versionNow();
+                        table.update(slot, backend, version, state, now);
+                        send(hi, lo, ports, backend, version, state);
+                    }
+                    return idx;
+                }
+                // the replica's backend is gone: a new decision (the peers learn it from this node)
+            }
+            default -> {
+                if (protocol == io.l4mesh.hashring.FlowHash.PROTO_TCP && !icmpError && !parser.isSyn()) {
+                    counters.nonSynMisses.increment();
+                }
+            }
         }
-        int idx = s.table().lookup(hash);
         if (idx == MaglevTable.NO_BACKEND || icmpError) {
             return idx;        // an ICMP error follows its flow; it starts none
         }

@@ -152,11 +152,27 @@ public final class ListenerRuntime {
     }
 
     /**
-     * Flow tables that remember this listener's flows (proxy-mode UDP shards; packet threads, then the flow-sync
-     * replica), consulted in order for "where does this flow go" answers.
+     * Flow tables that remember this listener's flows on this node (proxy-mode UDP shards; packet threads), and the
+     * flow-sync replica apart (what the peers placed), for "where does this flow go" answers.
      */
     private final java.util.List<io.l4mesh.node.flow.FlowTable> flowTables =
         new java.util.concurrent.CopyOnWriteArrayList<>();
+    private volatile io.l4mesh.node.flow.FlowTable replica;
+
+    /** The flow-sync replica of a packet listener, or null to drop it. */
+    public void replica(io.l4mesh.node.flow.FlowTable t) {
+        replica = t;
+    }
+
+    /** Whether the replica knows this flow (fills {@code out} like {@code FlowTable.read}). Any thread. */
+    public boolean replicaFlow(long srcHi, long srcLo, int ports, long[] out) {
+        io.l4mesh.node.flow.FlowTable t = replica;
+        try {
+            return t != null && t.read(srcHi, srcLo, ports, io.l4mesh.node.flow.FlowClock.seconds(), out);
+        } catch (IllegalStateException closed) {
+            return false;
+        }
+    }
 
     public void addFlowTable(io.l4mesh.node.flow.FlowTable t) {
         flowTables.add(t);
