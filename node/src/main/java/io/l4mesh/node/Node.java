@@ -281,9 +281,8 @@ public final class Node implements AutoCloseable {
         if (pool == null) {
             throw new PoolException(PoolException.Kind.NOT_FOUND, "no pool named '" + poolName + "'");
         }
-        if (weight > io.l4mesh.hashring.Backend.MAX_WEIGHT) {
-            throw new PoolException(PoolException.Kind.INVALID, "weight " + weight + " is not in 0.."
-                + io.l4mesh.hashring.Backend.MAX_WEIGHT);
+        if (weight >= 0 && BackendConfig.weightError(weight) != null) {     // -1: keep the weight
+            throw new PoolException(PoolException.Kind.INVALID, BackendConfig.weightError(weight));
         }
         Mesh m = mesh;
         if (m == null) {

@@ -499,9 +499,9 @@ public final class AdminServer implements AutoCloseable {
                 if (w == null || !w.isIntegralNumber() || !w.canConvertToInt()) {
                     throw new ApiException(HttpResponseStatus.BAD_REQUEST, "body needs {\"weight\": <whole number>}");
                 }
-                if (w.intValue() < 0) {
-                    throw new ApiException(HttpResponseStatus.BAD_REQUEST, "weight " + w.intValue() + " is not in 0.."
-                        + io.l4mesh.hashring.Backend.MAX_WEIGHT);
+                String bad = BackendConfig.weightError(w.intValue());
+                if (bad != null) {
+                    throw new ApiException(HttpResponseStatus.BAD_REQUEST, bad);
                 }
                 change(poolName, id, null, w.intValue(), null, false);
                 Log.info(LOG, "backend.weight", "pool", poolName, "backend", id, "weight", w.intValue());

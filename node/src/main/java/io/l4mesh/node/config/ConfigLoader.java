@@ -36,7 +36,7 @@ import java.util.regex.Pattern;
 public final class ConfigLoader {
     /** Largest Maglev table accepted (a prime; 40 MiB of int entries). */
     public static final int MAX_TABLE_SIZE = 10_000_019;
-    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
+    private static final Pattern NAME = Names.PATTERN;
     private static final Pattern DURATION = Pattern.compile("(\\d{1,9})(ms|s|m|h)");
     private static final ObjectMapper YAML = new ObjectMapper(
         new YAMLFactory().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION));
@@ -281,7 +281,7 @@ public final class ConfigLoader {
         Obj b = new Obj(path, node, "address", "weight", "draining");
         HostPort address = b.hostPort("address", null, false);
         return new BackendConfig(address, b.integer("weight", BackendConfig.DEFAULT_WEIGHT, 0,
-            io.l4mesh.hashring.Backend.MAX_WEIGHT), b.bool("draining", false));
+            BackendConfig.MAX_WEIGHT), b.bool("draining", false));
     }
 
     private static List<ListenerConfig> listeners(Obj top, Map<String, PoolConfig> pools) throws ConfigException {

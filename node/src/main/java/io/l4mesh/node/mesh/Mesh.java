@@ -299,7 +299,13 @@ public final class Mesh implements AutoCloseable {
         byPool.forEach((name, list) -> {
             PoolRuntime p = pools.get(name);
             if (p == null) {
-                list.forEach(e -> diverged(e, "no pool named '" + name + "' on this node"));
+                for (PoolEntry e : list) {
+                    if (e.deleted()) {
+                        divergent.remove(NodeState.key(e.pool(), e.backend()));   // nothing here to remove
+                    } else {
+                        diverged(e, "no pool named '" + name + "' on this node");
+                    }
+                }
                 return;
             }
             p.batch(() -> list.forEach(e -> apply(p, e)));

@@ -3,6 +3,7 @@ package io.l4mesh.node.mesh;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.l4mesh.hashring.XxHash64;
+import io.l4mesh.node.config.BackendConfig;
 import io.l4mesh.node.config.HostPort;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -122,8 +123,8 @@ public final class PoolLedger {
             int flags = in.readUnsignedByte();
             long stamp = in.readLong();
             String origin = in.readUTF();
-            if (!pool.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}") || HostPort.parse(backend, false) == null
-                || weight < 0 || weight > io.l4mesh.hashring.Backend.MAX_WEIGHT || (flags & ~3) != 0 || stamp < 0
+            if (!io.l4mesh.node.config.Names.valid(pool) || HostPort.parse(backend, false) == null
+                || BackendConfig.weightError(weight) != null || (flags & ~3) != 0 || stamp < 0
                 || origin.isEmpty() || origin.length() > 64) {
                 throw new IOException("malformed entry " + i);
             }

@@ -92,9 +92,9 @@ public final class PoolRuntime {
 
     /** Sets a backend's weight (0: no new flows). */
     public void weight(String id, int weight) throws PoolException {
-        if (weight < 0 || weight > io.l4mesh.hashring.Backend.MAX_WEIGHT) {
-            throw new PoolException(PoolException.Kind.INVALID, "weight " + weight + " is not in 0.."
-                + io.l4mesh.hashring.Backend.MAX_WEIGHT);
+        String bad = BackendConfig.weightError(weight);
+        if (bad != null) {
+            throw new PoolException(PoolException.Kind.INVALID, bad);
         }
         BackendRuntime b = require(id);
         if (b.weight() != weight) {
