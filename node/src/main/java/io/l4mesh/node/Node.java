@@ -83,8 +83,9 @@ public final class Node implements AutoCloseable {
     private final Map<String, PoolRuntime> pools = new LinkedHashMap<>();
     /** Control thread only. */
     private final Map<String, ProxyListener> listeners = new LinkedHashMap<>();
-    /** The listeners as last changed on the control thread, for readers on any thread ({@link #selfCheck}). */
+    /** The listeners and pools as last changed on the control thread, for readers on any thread (status, checks). */
     private volatile List<ProxyListener> listenerView = List.of();
+    private volatile List<PoolRuntime> poolView = List.of();
     private final Events events = new Events();
     private volatile NodeConfig config;
     private volatile boolean draining;
@@ -133,6 +134,7 @@ public final class Node implements AutoCloseable {
                         node::adminHostPort, node.faults.gossip());
                     node.metrics.bind(node.mesh, node.pools.keySet());
                 }
+                node.publishViews();
                 return null;
             });
             // flow sync serves packet mode; a node with proxy listeners only does not open its port
@@ -398,7 +400,7 @@ public final class Node implements AutoCloseable {
         }
         for (ProxyListener l : bound) {
             listeners.put(l.runtime().name(), l);
-            listenerView = List.copyOf(listeners.values());
+            publishViews();
             metrics.bind(l.runtime());
             if (l instanceof io.l4mesh.node.packet.PacketListener p) {
                 metrics.bind(p);
@@ -481,6 +483,7 @@ public final class Node implements AutoCloseable {
         } catch (Exception e) {
             created.keySet().forEach(pools::remove);
             created.values().forEach(this::dropPool);
+            publishViews();
             throw e;
         }
         for (PoolConfig p : next.pools().values()) {
@@ -503,6 +506,23 @@ public final class Node implements AutoCloseable {
             }
         }
         config = next;
+        publishViews();
+    }
+
+    /** A listener's bound address as text, read from another thread ("-" while it closes). */
+    private static String bound(ProxyListener l) {
+        try {
+            InetSocketAddress a = l.boundAddress();
+            return a == null ? "-" : HostPort.format(a);
+        } catch (RuntimeException closing) {
+            return "-";
+        }
+    }
+
+    /** Control thread: the listener and pool lists that other threads read, after every change to either. */
+    private void publishViews() {
+        listenerView = List.copyOf(listeners.values());
+        poolView = List.copyOf(pools.values());
     }
 
     /** In a mesh, the file's changes to a pool's backends become mesh writes, so every node applies them. */
@@ -535,7 +555,7 @@ public final class Node implements AutoCloseable {
         for (ProxyListener l : toStop) {
             if (listeners.get(l.runtime().name()) == l) {
                 listeners.remove(l.runtime().name());
-                listenerView = List.copyOf(listeners.values());
+                publishViews();
             }
             l.stopAccepting();
             metrics.unbind(l.runtime());
@@ -560,26 +580,29 @@ public final class Node implements AutoCloseable {
         metrics.unbind(p);
     }
 
-    /** Current status. Any thread. */
-    public NodeStatus status() throws Exception {
-        return call(this::statusNow);
+    /**
+     * Current status. Any thread, without waiting for the control thread: it reads the published listener and pool
+     * lists, the pools' snapshots and the counters.
+     */
+    public NodeStatus status() {
+        return statusNow();
     }
 
     private NodeStatus statusNow() {
         List<NodeStatus.Listener> ls = new ArrayList<>();
         long flows = 0;
-        for (ProxyListener pl : listeners.values()) {
+        for (ProxyListener pl : listenerView) {
             ListenerRuntime l = pl.runtime();
             ListenerConfig c = l.config();
             flows += l.activeFlows();
             ls.add(new NodeStatus.Listener(c.name(), c.protocol().name().toLowerCase(),
-                HostPort.format(pl.boundAddress()), c.pool(), c.algorithm().configName(), l.activeFlows(),
+                bound(pl), c.pool(), c.algorithm().configName(), l.activeFlows(),
                 c.maxConnections(), l.acceptedTotal(), l.rejectedLimitTotal(), l.rejectedNoBackendTotal(),
                 l.rejectedConnectFailedTotal(), l.idleTimeoutsTotal(), l.resetsTotal(), l.bytesInTotal(),
                 l.bytesOutTotal()));
         }
         List<NodeStatus.Pool> ps = new ArrayList<>();
-        for (PoolRuntime p : pools.values()) {
+        for (PoolRuntime p : poolView) {
             RoutingSnapshot s = p.snapshot();
             int[] slots = s.table().slotCounts();
             List<NodeStatus.Backend> bs = new ArrayList<>();

@@ -276,7 +276,7 @@ public final class AdminServer implements AutoCloseable {
             return n;
         }
         n.put("node", node.config().nodeId());
-        n.set("members", JSON.valueToTree(node.call(mesh::members)));
+        n.set("members", JSON.valueToTree(mesh.members()));     // published state: no control-thread wait
         n.set("divergence", JSON.valueToTree(mesh.divergence()));
         return n;
     }

@@ -66,7 +66,8 @@ public final class Mesh implements AutoCloseable {
     private Membership membership;
     private volatile MemberView view;
     private volatile Map<String, NodeState> statesView = Map.of();
-    private NodeState published;
+    /** Written on the control thread, read by {@link #members} on any thread. */
+    private volatile NodeState published;
     /** Control thread: a publish is queued for the end of this turn (every change in the turn shares it). */
     private boolean publishQueued;
     /** Ledger entries this node could not apply ("pool/backend" to why): it routes differently until they apply. */
@@ -477,10 +478,13 @@ public final class Mesh implements AutoCloseable {
         Log.debug(LOG, "mesh.converged", "seconds", convergenceSeconds);
     }
 
-    /** One row per live member, this one included, from what each published. */
+    /** One row per live member, this one included, from what each published. Any thread. */
     public List<MemberRow> members() {
         List<MemberRow> rows = new ArrayList<>();
         MemberView v = view;
+        if (v == null) {
+            return rows;
+        }
         Map<String, NodeState> st = statesView;
         for (Member m : v.all()) {
             boolean self = m.id().equals(v.self().id());
