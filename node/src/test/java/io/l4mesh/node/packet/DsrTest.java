@@ -469,12 +469,20 @@ class DsrTest {
 
         // A capture of the fabric (when tshark is installed): it must decode as the format claims.
         Path pcap = Files.createTempFile("l4mesh-dsr", ".pcap");
+        Path said = Files.createTempFile("l4mesh-dsr", ".log");
         Process capture = null;
         if (tshark()) {
             capture = new ProcessBuilder("ip", "netns", "exec", n, "tshark", "-q", "-i", "l4o" + c.substring(4),
                 "-f", "udp dst port " + (vxlan ? 4789 : 6080), "-c", "50", "-a", "duration:30", "-w", pcap.toString())
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-            Thread.sleep(1500);   // tshark starts capturing
+                .redirectErrorStream(true).redirectOutput(said.toFile()).start();
+            // tshark says "Capturing on ..." once it captures: on a loaded machine that took more than the 1.5 s
+            // this used to sleep, and the transfer was over before the capture began (CI: 0 packets)
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!Files.readString(said).contains("Capturing on") && capture.isAlive()
+                && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            assertTrue(Files.readString(said).contains("Capturing on"), "tshark started: " + Files.readString(said));
         }
 
         // Client: 2 MiB each way over one TCP connection to the VIP.
@@ -517,6 +525,7 @@ class DsrTest {
             checkCapture(pcap, vxlan);
         }
         Files.deleteIfExists(pcap);
+        Files.deleteIfExists(said);
         if (decap != null) {
             assertTrue(decap.waitFor(10, TimeUnit.SECONDS));
             List<String> decapLines = Files.readAllLines(decapLog);
