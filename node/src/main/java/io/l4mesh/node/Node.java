@@ -286,11 +286,13 @@ public final class Node implements AutoCloseable {
         if (weight >= 0 && BackendConfig.weightError(weight) != null) {     // -1: keep the weight
             throw new PoolException(PoolException.Kind.INVALID, BackendConfig.weightError(weight));
         }
+        if (add != null) {
+            addBackends(poolName, List.of(add));    // one path for adding, one backend or many
+            return;
+        }
         Mesh m = mesh;
         if (m == null) {
-            if (add != null) {
-                pool.add(add);
-            } else if (remove) {
+            if (remove) {
                 pool.remove(id);
             } else {
                 if (pool.find(id) == null) {
@@ -305,21 +307,7 @@ public final class Node implements AutoCloseable {
             }
             return;
         }
-        if (add != null) {
-            if (m.has(poolName, add.id())) {
-                throw new PoolException(PoolException.Kind.CONFLICT, "backend " + add.id() + " is already in pool "
-                    + poolName);
-            }
-            try {
-                add.address().resolve();
-            } catch (java.net.UnknownHostException e) {
-                throw new PoolException(PoolException.Kind.INVALID, "cannot resolve host '" + add.address().host()
-                    + "'");
-            }
-            m.write(poolName, add.id(), add.weight(), add.draining(), false);
-        } else {
-            m.write(poolName, id, weight, draining, remove);
-        }
+        m.write(poolName, id, weight, draining, remove);
     }
 
     /**
