@@ -3,6 +3,8 @@ package io.l4mesh.node;
 import io.l4mesh.hashring.FlowHash;
 import io.l4mesh.hashring.HashAlgorithm;
 import io.l4mesh.node.admin.AdminServer;
+import io.l4mesh.node.admin.NodeControl;
+import io.l4mesh.node.admin.NodeStatus;
 import io.l4mesh.node.config.ConfigLoader;
 import io.l4mesh.membership.ClusterKey;
 import io.l4mesh.node.config.BackendConfig;
@@ -14,7 +16,7 @@ import io.l4mesh.node.config.Protocol;
 import io.l4mesh.node.health.HealthChecker;
 import io.l4mesh.node.log.Log;
 import io.l4mesh.node.mesh.Mesh;
-import io.l4mesh.node.metrics.ErrorLog;
+import io.l4mesh.node.log.ErrorLog;
 import io.l4mesh.node.metrics.MetricName;
 import io.l4mesh.node.metrics.NodeMetrics;
 import io.l4mesh.node.proxy.ListenerRuntime;
@@ -37,6 +39,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Executors;
@@ -58,7 +61,7 @@ import java.util.logging.Logger;
  * transitions and reloads; callers from other threads go through {@link #call}. Event loops read only routing
  * snapshots and listener settings.
  */
-public final class Node implements AutoCloseable {
+public final class Node implements AutoCloseable, NodeControl {
     public static final String VERSION = "0.1.0";
     private static final Logger LOG = Log.logger(Node.class);
     private static final long CONTROL_CALL_TIMEOUT_MS = 30_000;
@@ -104,7 +107,7 @@ public final class Node implements AutoCloseable {
         this.boss = transport.newGroup(1, "l4mesh-accept");
         this.workers = transport.newGroup(workerThreads, "l4mesh-io");
         this.metrics = new NodeMetrics(config.nodeId());
-        this.errors = new ErrorLog(metrics);
+        this.errors = new ErrorLog(kind -> metrics.counter(MetricName.ERRORS, "kind", kind));
         countReloadMetric(true, 0);
         countReloadMetric(false, 0);
         this.health = new HealthChecker(transport, control, faults);
@@ -210,19 +213,42 @@ public final class Node implements AutoCloseable {
         return flowSync;
     }
 
-    /** Runs {@code task} on the control thread and returns its result (or throws its exception). */
-    public <T> T call(Callable<T> task) throws Exception {
-        Future<T> f = control.submit(task);
+    /**
+     * Runs {@code task} on the control thread; the future completes with its result or its exception, and never
+     * blocks the caller. A task the control thread has not started within {@code CONTROL_CALL_TIMEOUT_MS} fails
+     * with a timeout and is then skipped, so a caller told "not applied" can trust it.
+     */
+    public <T> CompletableFuture<T> submit(Callable<T> task) {
+        CompletableFuture<T> f = new CompletableFuture<>();
         try {
-            return f.get(CONTROL_CALL_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+            control.execute(() -> {
+                if (f.isDone()) {
+                    return;     // timed out before it ran: the caller was told it did not happen
+                }
+                try {
+                    f.complete(task.call());
+                } catch (Throwable t) {
+                    f.completeExceptionally(t);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            f.completeExceptionally(new IllegalStateException("the node is stopping"));
+        }
+        return f.orTimeout(CONTROL_CALL_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+    }
+
+    /** Runs {@code task} on the control thread and waits for its result (or throws its exception). */
+    public <T> T call(Callable<T> task) throws Exception {
+        try {
+            return submit(task).get();
         } catch (ExecutionException e) {
+            if (e.getCause() instanceof TimeoutException) {
+                throw new IllegalStateException("control thread did not answer in " + CONTROL_CALL_TIMEOUT_MS + " ms");
+            }
             if (e.getCause() instanceof Exception ex) {
                 throw ex;
             }
             throw e;
-        } catch (TimeoutException e) {
-            f.cancel(true);
-            throw new IllegalStateException("control thread did not answer in " + CONTROL_CALL_TIMEOUT_MS + " ms");
         }
     }
 
@@ -269,26 +295,38 @@ public final class Node implements AutoCloseable {
         return mesh;
     }
 
+    @Override
+    public CompletableFuture<Void> changeBackend(String poolName, String id, int weight, Boolean draining,
+                                                 boolean remove) {
+        return submit(() -> {
+            applyChange(poolName, id, weight, draining, remove);
+            return null;
+        });
+    }
+
+    @Override
+    public CompletableFuture<Void> addBackends(String poolName, List<BackendConfig> adds) {
+        return submit(() -> {
+            applyAdd(poolName, adds);
+            return null;
+        });
+    }
+
     /**
      * Changes a backend of a pool (admin API, CLI): through the mesh when there is one, so every node applies it.
-     * Control thread (use {@link #call}).
+     * Control thread.
      *
-     * @param add      a new backend (its weight and drain flag), or null for a change to an existing one
      * @param weight   new weight, or -1 to keep
      * @param draining new drain flag, or null to keep
      */
-    public void changeBackend(String poolName, String id, BackendConfig add, int weight, Boolean draining,
-                              boolean remove) throws PoolException {
+    private void applyChange(String poolName, String id, int weight, Boolean draining, boolean remove)
+        throws PoolException {
         PoolRuntime pool = pools.get(poolName);
         if (pool == null) {
             throw new PoolException(PoolException.Kind.NOT_FOUND, "no pool named '" + poolName + "'");
         }
         if (weight >= 0 && BackendConfig.weightError(weight) != null) {     // -1: keep the weight
             throw new PoolException(PoolException.Kind.INVALID, BackendConfig.weightError(weight));
-        }
-        if (add != null) {
-            addBackends(poolName, List.of(add));    // one path for adding, one backend or many
-            return;
         }
         Mesh m = mesh;
         if (m == null) {
@@ -313,9 +351,9 @@ public final class Node implements AutoCloseable {
     /**
      * Adds several backends to a pool as one change: all are checked first (none already in the pool, none twice,
      * every host resolves), then added with one table rebuild, through the mesh when there is one (one gossip
-     * message). Control thread (use {@link #call}).
+     * message). Control thread.
      */
-    public void addBackends(String poolName, List<BackendConfig> adds) throws PoolException {
+    private void applyAdd(String poolName, List<BackendConfig> adds) throws PoolException {
         PoolRuntime pool = pools.get(poolName);
         if (pool == null) {
             throw new PoolException(PoolException.Kind.NOT_FOUND, "no pool named '" + poolName + "'");
@@ -410,21 +448,35 @@ public final class Node implements AutoCloseable {
     }
 
     /**
-     * Applies a new configuration without a restart. Listeners whose name, protocol and bind address are unchanged
-     * keep their socket and their open connections; pools keep the runtime state of backends still present. If a
-     * new listener cannot bind or a new backend cannot be resolved, nothing changes and the exception says why.
+     * Reads the config file again and applies it without a restart (SIGHUP, {@code POST /reload}). Listeners whose
+     * name, protocol and bind address are unchanged keep their socket and their open connections; pools keep the
+     * runtime state of backends still present. If the file does not validate, a new listener cannot bind or a new
+     * backend cannot be resolved, nothing changes and the future fails with why. Counted in
+     * {@code l4mesh_config_reloads_total} either way.
      */
-    public void reload(NodeConfig next) throws Exception {
-        if (next.maglevTableSize() != config.maglevTableSize() || next.transport() != config.transport()
-            || next.ioThreads() != config.ioThreads() || !java.util.Objects.equals(next.admin(), config.admin())) {
-            Log.warn(LOG, "config.reload_partial", "detail",
-                "maglev.tableSize, runtime.* and admin.* take effect on restart only");
+    @Override
+    public CompletableFuture<String> reloadFromFile() {
+        java.nio.file.Path source = config.source();
+        if (source == null) {
+            return CompletableFuture.failedFuture(
+                new IllegalStateException("this node was not started from a config file"));
         }
-        call(() -> {
+        return submit(() -> {
+            NodeConfig next = ConfigLoader.load(source);
+            if (next.maglevTableSize() != config.maglevTableSize() || next.transport() != config.transport()
+                || next.ioThreads() != config.ioThreads() || !java.util.Objects.equals(next.admin(), config.admin())) {
+                Log.warn(LOG, "config.reload_partial", "detail",
+                    "maglev.tableSize, runtime.* and admin.* take effect on restart only");
+            }
             applyReload(next);
-            return null;
+            Log.info(LOG, "config.reloaded", "listeners", next.listeners().size(), "pools", next.pools().size());
+            return source.toString();
+        }).whenComplete((ok, e) -> {
+            countReloadMetric(e == null, 1);
+            if (e != null) {
+                Log.warn(LOG, "config.reload_rejected", "detail", e.getMessage() + " (nothing changed)");
+            }
         });
-        Log.info(LOG, "config.reloaded", "listeners", next.listeners().size(), "pools", next.pools().size());
     }
 
     private void applyReload(NodeConfig next) throws Exception {
@@ -612,51 +664,50 @@ public final class Node implements AutoCloseable {
      * Which backend a new flow from {@code source} to {@code destination} (null: the listener's address) would
      * get now. Any thread.
      */
-    public NodeStatus.Lookup lookup(String listenerName, InetSocketAddress source, InetSocketAddress destination)
-        throws Exception {
-        return call(() -> {
-            ProxyListener pl = listeners.get(listenerName);
-            if (pl == null) {
-                throw new IllegalArgumentException("no listener named '" + listenerName + "'");
+    @Override
+    public NodeStatus.Lookup lookup(String listenerName, InetSocketAddress source, InetSocketAddress destination) {
+        ProxyListener pl = listenerView.stream().filter(x -> x.runtime().name().equals(listenerName)).findFirst()
+            .orElse(null);
+        if (pl == null) {
+            throw new IllegalArgumentException("no listener named '" + listenerName + "'");
+        }
+        ListenerRuntime l = pl.runtime();
+        InetSocketAddress dst = destination != null ? destination : pl.boundAddress();
+        PoolRuntime p = l.pool();
+        RoutingSnapshot s = p.snapshot();
+        long seed = s.table().algorithm().flowSeed();
+        int proto = l.config().protocol().number();
+        byte[] src = source.getAddress().getAddress();
+        long h = FlowHash.of(seed, src, source.getPort(), dst.getAddress().getAddress(), dst.getPort(), proto);
+        long srcHash = FlowHash.sourceOnly(seed, src);
+        BackendRuntime b = s.peek(l.config().algorithm(), h, srcHash, p.nextTicket());
+        int slot = switch (l.config().algorithm()) {
+            case MAGLEV -> s.table().slotOf(h);
+            case SOURCE_IP -> s.table().slotOf(srcHash);
+            default -> -1;
+        };
+        String hashed = b == null ? null : b.id();
+        String backend = hashed;
+        String placedBy = l.config().algorithm().configName();
+        long[] rec = new long[3];
+        long hi = io.l4mesh.node.flow.FlowTable.keyHi(src);
+        long lo = io.l4mesh.node.flow.FlowTable.keyLo(src);
+        int ports = io.l4mesh.node.flow.FlowTable.ports(source.getPort(), dst.getPort());
+        long recorded = l.recordedFlow(hi, lo, ports, rec) ? Placement.known((int) rec[0]) : Placement.UNKNOWN;
+        long replica = recorded == Placement.UNKNOWN && l.replicaFlow(hi, lo, ports, rec)
+            ? Placement.known((int) rec[0]) : Placement.UNKNOWN;
+        if (recorded != Placement.UNKNOWN || replica != Placement.UNKNOWN) {
+            // the packet path's own rules (a new flow follows the listener's algorithm: hashed above)
+            long placed = Placement.place(s, h, recorded, replica);
+            int outcome = Placement.outcome(placed);
+            if (outcome == Placement.KEPT || outcome == Placement.ADOPTED) {
+                backend = s.backendAt(Placement.index(placed)).id();
             }
-            ListenerRuntime l = pl.runtime();
-            InetSocketAddress dst = destination != null ? destination : pl.boundAddress();
-            PoolRuntime p = l.pool();
-            RoutingSnapshot s = p.snapshot();
-            long seed = s.table().algorithm().flowSeed();
-            int proto = l.config().protocol().number();
-            byte[] src = source.getAddress().getAddress();
-            long h = FlowHash.of(seed, src, source.getPort(), dst.getAddress().getAddress(), dst.getPort(), proto);
-            long srcHash = FlowHash.sourceOnly(seed, src);
-            BackendRuntime b = s.peek(l.config().algorithm(), h, srcHash, p.nextTicket());
-            int slot = switch (l.config().algorithm()) {
-                case MAGLEV -> s.table().slotOf(h);
-                case SOURCE_IP -> s.table().slotOf(srcHash);
-                default -> -1;
-            };
-            String hashed = b == null ? null : b.id();
-            String backend = hashed;
-            String placedBy = l.config().algorithm().configName();
-            long[] rec = new long[3];
-            long hi = io.l4mesh.node.flow.FlowTable.keyHi(src);
-            long lo = io.l4mesh.node.flow.FlowTable.keyLo(src);
-            int ports = io.l4mesh.node.flow.FlowTable.ports(source.getPort(), dst.getPort());
-            long recorded = l.recordedFlow(hi, lo, ports, rec) ? Placement.known((int) rec[0]) : Placement.UNKNOWN;
-            long replica = recorded == Placement.UNKNOWN && l.replicaFlow(hi, lo, ports, rec)
-                ? Placement.known((int) rec[0]) : Placement.UNKNOWN;
-            if (recorded != Placement.UNKNOWN || replica != Placement.UNKNOWN) {
-                // the packet path's own rules (a new flow follows the listener's algorithm: hashed above)
-                long placed = Placement.place(s, h, recorded, replica);
-                int outcome = Placement.outcome(placed);
-                if (outcome == Placement.KEPT || outcome == Placement.ADOPTED) {
-                    backend = s.backendAt(Placement.index(placed)).id();
-                }
-                placedBy = Placement.name(outcome);
-            }
-            return new NodeStatus.Lookup(listenerName, p.name(), l.config().algorithm().configName(),
-                HostPort.format(source), HostPort.format(dst), l.config().protocol().name().toLowerCase(),
-                backend, String.format("%016x", h), slot, placedBy, hashed);
-        });
+            placedBy = Placement.name(outcome);
+        }
+        return new NodeStatus.Lookup(listenerName, p.name(), l.config().algorithm().configName(),
+            HostPort.format(source), HostPort.format(dst), l.config().protocol().name().toLowerCase(),
+            backend, String.format("%016x", h), slot, placedBy, hashed);
     }
 
     /**
@@ -789,11 +840,6 @@ public final class Node implements AutoCloseable {
             Log.debug(LOG, "pool.snapshot", "pool", pool.name(), "version", snapshot.version(), "eligible",
                 snapshot.eligibleCount(), "fingerprint", String.format("%016x", snapshot.table().fingerprint()));
         }
-    }
-
-    /** Counts a config reload attempt (SIGHUP, {@code l4mesh reload}, {@code POST /reload}). */
-    public void countReload(boolean ok) {
-        countReloadMetric(ok, 1);
     }
 
     private void countReloadMetric(boolean ok, int n) {

@@ -3,7 +3,7 @@ package io.l4mesh.chaos.cluster;
 import io.l4mesh.chaos.fault.CrusherProxy;
 import io.l4mesh.chaos.fault.InPathProxy;
 import io.l4mesh.node.admin.AdminClient;
-import io.l4mesh.node.lab.Lab;
+import io.l4mesh.chaos.lab.Lab;
 import io.l4mesh.node.packet.Commands;
 import io.l4mesh.node.packet.NetNamespace;
 import java.io.IOException;

@@ -1,6 +1,6 @@
 package io.l4mesh.chaos.cluster;
 
-import io.l4mesh.node.lab.Lab;
+import io.l4mesh.chaos.lab.Lab;
 import io.l4mesh.node.packet.Commands;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;

@@ -163,7 +163,7 @@ final class MeshScenarios {
                 continue;
             }
             asked++;
-            var reply = c.admin(node, "GET", "/lookup?listener=vip&src=" + io.l4mesh.node.lab.Lab.clientAddress(1)
+            var reply = c.admin(node, "GET", "/lookup?listener=vip&src=" + io.l4mesh.chaos.lab.Lab.clientAddress(1)
                 + ":" + conn.localPort(), null);
             var body = json.readTree(reply.body());
             String expected = idByName.get(conn.backend());

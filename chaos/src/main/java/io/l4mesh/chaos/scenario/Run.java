@@ -13,7 +13,7 @@ import io.l4mesh.chaos.traffic.ShortConnections;
 import io.l4mesh.chaos.traffic.Traffic;
 import io.l4mesh.chaos.traffic.UdpFlows;
 import io.l4mesh.node.admin.AdminClient;
-import io.l4mesh.node.lab.Lab;
+import io.l4mesh.chaos.lab.Lab;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;

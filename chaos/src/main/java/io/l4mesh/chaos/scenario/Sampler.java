@@ -131,8 +131,8 @@ final class Sampler implements AutoCloseable {
         try {
             String m = cluster.admin(n, "GET", "/metrics", null).body();
             String b = java.util.regex.Pattern.quote(id);
-            return (long) (io.l4mesh.node.lab.Lab.sumOf(m, "l4mesh_backend_connections_total\\{[^}]*backend=\""
-                + b + "\"[^}]*}") + io.l4mesh.node.lab.Lab.sumOf(m,
+            return (long) (io.l4mesh.chaos.lab.Lab.sumOf(m, "l4mesh_backend_connections_total\\{[^}]*backend=\""
+                + b + "\"[^}]*}") + io.l4mesh.chaos.lab.Lab.sumOf(m,
                 "l4mesh_backend_connect_failures_total\\{[^}]*backend=\"" + b + "\"[^}]*}"));
         } catch (Exception e) {
             return 0;

@@ -3,8 +3,6 @@ package io.l4mesh.node.admin;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.l4mesh.node.Node;
-import io.l4mesh.node.NodeStatus;
 import io.l4mesh.node.config.BackendConfig;
 import io.l4mesh.node.config.ConfigException;
 import io.l4mesh.node.config.ConfigLoader;
@@ -41,6 +39,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
@@ -67,12 +66,12 @@ public final class AdminServer implements AutoCloseable {
     private static final Logger LOG = Log.logger(AdminServer.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final Node node;
+    private final NodeControl node;
     private final HostPort bind;
     private final EventLoopGroup loop;
     private Channel channel;
 
-    public AdminServer(Node node, HostPort bind) {
+    public AdminServer(NodeControl node, HostPort bind) {
         this.node = node;
         this.bind = bind;
         this.loop = Transport.select(io.l4mesh.node.config.TransportKind.NIO).newGroup(1, "l4mesh-admin");
@@ -134,44 +133,73 @@ public final class AdminServer implements AutoCloseable {
         }
     }
 
+    /**
+     * One request: queries answer at once from published state; a change becomes a future the control thread
+     * completes, and the reply is written from its completion. The event loop never waits.
+     */
     private final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
-            Reply reply;
+            boolean keepAlive = HttpUtil.isKeepAlive(req);
             if (!req.decoderResult().isSuccess()) {
-                reply = Reply.error(HttpResponseStatus.BAD_REQUEST, "malformed HTTP request");
-            } else {
-                try {
-                    reply = route(req);
-                } catch (ApiException e) {
-                    reply = Reply.error(e.status, e.getMessage());
-                } catch (PoolException e) {
-                    reply = Reply.error(switch (e.kind()) {
-                        case NOT_FOUND -> HttpResponseStatus.NOT_FOUND;
-                        case CONFLICT -> HttpResponseStatus.CONFLICT;
-                        case INVALID -> HttpResponseStatus.BAD_REQUEST;
-                    }, e.getMessage());
-                } catch (IllegalArgumentException e) {
-                    reply = Reply.error(HttpResponseStatus.BAD_REQUEST, e.getMessage());
-                } catch (Exception e) {
-                    Log.warn(LOG, "admin.error", "path", req.uri(), "detail", e.toString());
-                    reply = Reply.error(HttpResponseStatus.INTERNAL_SERVER_ERROR, e.toString());
-                }
+                send(ctx, keepAlive, Reply.error(HttpResponseStatus.BAD_REQUEST, "malformed HTTP request"));
+                return;
             }
-            send(ctx, req, reply);
+            String uri = req.uri();
+            CompletableFuture<Reply> reply;
+            try {
+                reply = route(req);
+            } catch (Exception e) {
+                reply = CompletableFuture.failedFuture(e);
+            }
+            reply.whenComplete((r, e) -> {
+                Reply out = e == null ? r : failure(e, uri);
+                if (ctx.executor().inEventLoop()) {
+                    send(ctx, keepAlive, out);
+                } else {
+                    ctx.executor().execute(() -> send(ctx, keepAlive, out));
+                }
+            });
         }
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             if (cause instanceof TooLongFrameException) {
-                send(ctx, null, Reply.error(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "request too large"));
+                send(ctx, false, Reply.error(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "request too large"));
             } else {
                 ctx.close();
             }
         }
     }
 
-    private void send(ChannelHandlerContext ctx, FullHttpRequest req, Reply reply) {
+    /** A failed request as its reply: 4xx for what the caller got wrong, 503 for a stuck control thread, else 500. */
+    private static Reply failure(Throwable e, String uri) {
+        while ((e instanceof java.util.concurrent.CompletionException
+            || e instanceof java.util.concurrent.ExecutionException) && e.getCause() != null) {
+            e = e.getCause();
+        }
+        if (e instanceof ApiException a) {
+            return Reply.error(a.status, a.getMessage());
+        }
+        if (e instanceof PoolException p) {
+            return Reply.error(switch (p.kind()) {
+                case NOT_FOUND -> HttpResponseStatus.NOT_FOUND;
+                case CONFLICT -> HttpResponseStatus.CONFLICT;
+                case INVALID -> HttpResponseStatus.BAD_REQUEST;
+            }, p.getMessage());
+        }
+        if (e instanceof IllegalArgumentException) {
+            return Reply.error(HttpResponseStatus.BAD_REQUEST, e.getMessage());
+        }
+        if (e instanceof java.util.concurrent.TimeoutException) {
+            return Reply.error(HttpResponseStatus.SERVICE_UNAVAILABLE,
+                "the control thread did not take the change in time; nothing was applied");
+        }
+        Log.warn(LOG, "admin.error", "path", uri, "detail", e.toString());
+        return Reply.error(HttpResponseStatus.INTERNAL_SERVER_ERROR, e.toString());
+    }
+
+    private void send(ChannelHandlerContext ctx, boolean keepAlive, Reply reply) {
         byte[] body;
         try {
             body = reply.body instanceof String s ? s.getBytes(StandardCharsets.UTF_8)
@@ -185,7 +213,6 @@ public final class AdminServer implements AutoCloseable {
         FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, reply.status, content);
         resp.headers().set(HttpHeaderNames.CONTENT_TYPE, reply.contentType);
         HttpUtil.setContentLength(resp, content.readableBytes());
-        boolean keepAlive = req != null && HttpUtil.isKeepAlive(req);
         HttpUtil.setKeepAlive(resp, keepAlive);
         var f = ctx.writeAndFlush(resp);
         if (!keepAlive) {
@@ -193,7 +220,7 @@ public final class AdminServer implements AutoCloseable {
         }
     }
 
-    private Reply route(FullHttpRequest req) throws Exception {
+    private CompletableFuture<Reply> route(FullHttpRequest req) throws Exception {
         QueryStringDecoder qs = new QueryStringDecoder(req.uri());
         List<String> p = new ArrayList<>();
         for (String s : qs.rawPath().split("/")) {
@@ -205,32 +232,32 @@ public final class AdminServer implements AutoCloseable {
         String first = p.isEmpty() ? "" : p.get(0);
         switch (first) {
             case "status" -> {
-                return get(m, p, 1, () -> node.status());
+                return done(get(m, p, 1, () -> node.status()));
             }
             case "listeners" -> {
-                return get(m, p, 1, () -> node.status().listeners());
+                return done(get(m, p, 1, () -> node.status().listeners()));
             }
             case "backends" -> {
-                return get(m, p, 1, () -> node.status().pools());
+                return done(get(m, p, 1, () -> node.status().pools()));
             }
             case "flows" -> {
-                return get(m, p, 1, this::flows);
+                return done(get(m, p, 1, this::flows));
             }
             case "lookup" -> {
-                return get(m, p, 1, () -> lookup(qs.parameters()));
+                return done(get(m, p, 1, () -> lookup(qs.parameters())));
             }
             case "metrics" -> {
                 expect(m, HttpMethod.GET, p, 1);
-                return new Reply(HttpResponseStatus.OK, node.metrics().scrape(), "text/plain; version=0.0.4");
+                return done(new Reply(HttpResponseStatus.OK, node.metrics().scrape(), "text/plain; version=0.0.4"));
             }
             case "healthz" -> {
                 expect(m, HttpMethod.GET, p, 1);
                 if (node.draining()) {
-                    return Reply.error(HttpResponseStatus.SERVICE_UNAVAILABLE, "draining");
+                    return done(Reply.error(HttpResponseStatus.SERVICE_UNAVAILABLE, "draining"));
                 }
                 String failed = node.selfCheck();   // never waits for the control thread
-                return failed != null ? Reply.error(HttpResponseStatus.SERVICE_UNAVAILABLE, failed)
-                    : Reply.ok(Map.of("status", "ok"));
+                return done(failed != null ? Reply.error(HttpResponseStatus.SERVICE_UNAVAILABLE, failed)
+                    : Reply.ok(Map.of("status", "ok")));
             }
             case "reload" -> {
                 expect(m, HttpMethod.POST, p, 1);
@@ -240,13 +267,17 @@ public final class AdminServer implements AutoCloseable {
                 return pools(m, p, req);
             }
             case "members" -> {
-                return get(m, p, 1, this::members);
+                return done(get(m, p, 1, this::members));
             }
             case "fault" -> {
-                return fault(m, p, req);
+                return done(fault(m, p, req));
             }
             default -> throw new ApiException(HttpResponseStatus.NOT_FOUND, "no such endpoint: " + qs.rawPath());
         }
+    }
+
+    private static CompletableFuture<Reply> done(Reply r) {
+        return CompletableFuture.completedFuture(r);
     }
 
     private interface Query {
@@ -400,7 +431,7 @@ public final class AdminServer implements AutoCloseable {
         return n;
     }
 
-    private Object lookup(Map<String, List<String>> params) throws Exception {
+    private Object lookup(Map<String, List<String>> params) throws ApiException {
         String listener = param(params, "listener", true);
         InetSocketAddress src = address("src", param(params, "src", true));
         String dstText = param(params, "dst", false);
@@ -430,33 +461,28 @@ public final class AdminServer implements AutoCloseable {
         }
     }
 
-    private Reply reload() {
-        NodeConfig current = node.config();
-        if (current.source() == null) {
-            return Reply.error(HttpResponseStatus.CONFLICT, "this node was not started from a config file");
+    private CompletableFuture<Reply> reload() {
+        if (node.config().source() == null) {
+            return done(Reply.error(HttpResponseStatus.CONFLICT, "this node was not started from a config file"));
         }
-        try {
-            NodeConfig next = ConfigLoader.load(current.source());
-            node.reload(next);
-            node.countReload(true);
-            return Reply.ok(Map.of("reloaded", current.source().toString()));
-        } catch (ConfigException e) {
-            node.countReload(false);
-            return Reply.error(HttpResponseStatus.BAD_REQUEST, e.getMessage() + " (nothing changed)");
-        } catch (Exception e) {
-            node.countReload(false);
-            return Reply.error(HttpResponseStatus.BAD_REQUEST, "reload failed: " + e.getMessage()
-                + " (nothing changed)");
-        }
+        return node.reloadFromFile().handle((source, e) -> {
+            if (e == null) {
+                return Reply.ok(Map.of("reloaded", source));
+            }
+            Throwable c = e instanceof java.util.concurrent.CompletionException && e.getCause() != null
+                ? e.getCause() : e;
+            return Reply.error(HttpResponseStatus.BAD_REQUEST, (c instanceof ConfigException ? c.getMessage()
+                : "reload failed: " + c.getMessage()) + " (nothing changed)");
+        });
     }
 
     /** /pools/P/backends[/ADDR[/weight|drain|undrain]] */
-    private Reply pools(HttpMethod m, List<String> p, FullHttpRequest req) throws Exception {
+    private CompletableFuture<Reply> pools(HttpMethod m, List<String> p, FullHttpRequest req) throws Exception {
         if (p.size() < 3 || !p.get(2).equals("backends")) {
             if (p.size() == 2 && m.equals(HttpMethod.GET)) {
                 String name = p.get(1);
-                return Reply.ok(node.status().pools().stream().filter(x -> x.name().equals(name)).findFirst()
-                    .orElseThrow(() -> new ApiException(HttpResponseStatus.NOT_FOUND, "no pool named '" + name + "'")));
+                return done(Reply.ok(node.status().pools().stream().filter(x -> x.name().equals(name)).findFirst()
+                    .orElseThrow(() -> new ApiException(HttpResponseStatus.NOT_FOUND, "no pool named '" + name + "'"))));
             }
             throw new ApiException(HttpResponseStatus.NOT_FOUND, "no such endpoint: /" + String.join("/", p));
         }
@@ -477,17 +503,19 @@ public final class AdminServer implements AutoCloseable {
             } catch (ConfigException e) {
                 throw new ApiException(HttpResponseStatus.BAD_REQUEST, e.getMessage().replaceFirst("^config: ", ""));
             }
-            change(poolName, null, b, -1, null, false);
-            Log.info(LOG, "backend.added", "pool", poolName, "backend", b.id(), "weight", b.weight());
-            return new Reply(HttpResponseStatus.CREATED, Map.of("pool", poolName, "backend", b.id(),
-                "weight", b.weight(), "draining", b.draining()), "application/json");
+            return node.addBackends(poolName, List.of(b)).thenApply(x -> {
+                Log.info(LOG, "backend.added", "pool", poolName, "backend", b.id(), "weight", b.weight());
+                return new Reply(HttpResponseStatus.CREATED, Map.of("pool", poolName, "backend", b.id(),
+                    "weight", b.weight(), "draining", b.draining()), "application/json");
+            });
         }
         String id = canonical(p.get(3));
         if (p.size() == 4) {
             expect(m, HttpMethod.DELETE, p, 4);
-            change(poolName, id, null, -1, null, true);
-            Log.info(LOG, "backend.removed_by_api", "pool", poolName, "backend", id);
-            return Reply.ok(Map.of("pool", poolName, "removed", id));
+            return node.changeBackend(poolName, id, -1, null, true).thenApply(x -> {
+                Log.info(LOG, "backend.removed_by_api", "pool", poolName, "backend", id);
+                return Reply.ok(Map.of("pool", poolName, "removed", id));
+            });
         }
         String action = p.get(4);
         switch (action) {
@@ -503,16 +531,19 @@ public final class AdminServer implements AutoCloseable {
                 if (bad != null) {
                     throw new ApiException(HttpResponseStatus.BAD_REQUEST, bad);
                 }
-                change(poolName, id, null, w.intValue(), null, false);
-                Log.info(LOG, "backend.weight", "pool", poolName, "backend", id, "weight", w.intValue());
-                return Reply.ok(Map.of("pool", poolName, "backend", id, "weight", w.intValue()));
+                int weight = w.intValue();
+                return node.changeBackend(poolName, id, weight, null, false).thenApply(x -> {
+                    Log.info(LOG, "backend.weight", "pool", poolName, "backend", id, "weight", weight);
+                    return Reply.ok(Map.of("pool", poolName, "backend", id, "weight", weight));
+                });
             }
             case "drain", "undrain" -> {
                 expect(m, HttpMethod.POST, p, 5);
                 boolean drain = action.equals("drain");
-                change(poolName, id, null, -1, drain, false);
-                Log.info(LOG, drain ? "backend.drain" : "backend.undrain", "pool", poolName, "backend", id);
-                return Reply.ok(Map.of("pool", poolName, "backend", id, "draining", drain));
+                return node.changeBackend(poolName, id, -1, drain, false).thenApply(x -> {
+                    Log.info(LOG, drain ? "backend.drain" : "backend.undrain", "pool", poolName, "backend", id);
+                    return Reply.ok(Map.of("pool", poolName, "backend", id, "draining", drain));
+                });
             }
             default -> throw new ApiException(HttpResponseStatus.NOT_FOUND, "no such endpoint: /" + String.join("/", p));
         }
@@ -531,7 +562,7 @@ public final class AdminServer implements AutoCloseable {
      * {@code POST /pools/P/backends [{"address": ...}, ...]}: several backends added as one change (all or none; one
      * table rebuild per node, one gossip message).
      */
-    private Reply addAll(String poolName, JsonNode array) throws Exception {
+    private CompletableFuture<Reply> addAll(String poolName, JsonNode array) throws ApiException {
         if (array.isEmpty() || array.size() > 10_000) {
             throw new ApiException(HttpResponseStatus.BAD_REQUEST, "a list of 1 to 10000 backends");
         }
@@ -543,20 +574,10 @@ public final class AdminServer implements AutoCloseable {
                 throw new ApiException(HttpResponseStatus.BAD_REQUEST, e.getMessage().replaceFirst("^config: ", ""));
             }
         }
-        node.call(() -> {
-            node.addBackends(poolName, adds);
-            return null;
-        });
         List<String> ids = adds.stream().map(BackendConfig::id).toList();
-        Log.info(LOG, "backend.added", "pool", poolName, "backends", ids);
-        return new Reply(HttpResponseStatus.CREATED, Map.of("pool", poolName, "added", ids), "application/json");
-    }
-
-    private void change(String pool, String id, BackendConfig add, int weight, Boolean draining, boolean remove)
-        throws Exception {
-        node.call(() -> {
-            node.changeBackend(pool, id, add, weight, draining, remove);
-            return null;
+        return node.addBackends(poolName, adds).thenApply(x -> {
+            Log.info(LOG, "backend.added", "pool", poolName, "backends", ids);
+            return new Reply(HttpResponseStatus.CREATED, Map.of("pool", poolName, "added", ids), "application/json");
         });
     }
 

@@ -7,10 +7,13 @@ import picocli.CommandLine.Command;
 /** Entry point of the {@code l4mesh} command. */
 @Command(name = "l4mesh", mixinStandardHelpOptions = true, version = "l4mesh " + Node.VERSION,
     description = "A distributed Layer-4 load balancer: Maglev hashing, TCP/UDP proxy.",
-    footer = {"", "The chaos suite runs as 'l4mesh chaos list|run' (the launcher hands it to the chaos module)."},
+    footer = {"", "Run from outside the node (the chaos module; the ./l4mesh launcher hands them there):",
+        "  chaos list|run     the chaos suite",
+        "  lab up|down|status the packet-mode lab (root, network namespaces, BIRD 2)",
+        "  bench proxy|packet|flowtable|sync|maglev   benchmarks that print figures"},
     subcommands = {RunCommand.class, CheckCommand.class, StatusCommand.class, MembersCommand.class, BackendCommand.class,
-        ReloadCommand.class, LookupCommand.class, DemoCommand.class, DemoBackendCommand.class, ProbeCommand.class, BenchCommand.class, DecapCommand.class, LabCommand.class, AnnounceCommand.class,
-        CommandLine.HelpCommand.class})
+        ReloadCommand.class, LookupCommand.class, DemoCommand.class, DemoBackendCommand.class, ProbeCommand.class,
+        DecapCommand.class, AnnounceCommand.class, CommandLine.HelpCommand.class})
 public final class L4meshCli implements Runnable {
     /** Bad usage or invalid config. */
     public static final int EXIT_USAGE = 2;

@@ -58,17 +58,9 @@ public final class RunCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** SIGHUP: the node logs and counts the outcome; nothing to wait for here. */
     static void reload(Node node) {
-        try {
-            node.reload(ConfigLoader.load(node.config().source()));
-            node.countReload(true);
-        } catch (ConfigException e) {
-            node.countReload(false);
-            Log.warn(LOG, "config.reload_rejected", "detail", e.getMessage() + " (nothing changed)");
-        } catch (Exception e) {
-            node.countReload(false);
-            Log.warn(LOG, "config.reload_rejected", "detail", e.getMessage() + " (nothing changed)");
-        }
+        node.reloadFromFile();
     }
 
     static Level level(String name) {

@@ -5,18 +5,18 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** Left-aligned text columns for the CLI's tables. */
-final class Table {
+public final class Table {
     private final List<String[]> rows = new ArrayList<>();
 
-    Table(String... header) {
+    public Table(String... header) {
         rows.add(header);
     }
 
-    void row(String... cells) {
+    public void row(String... cells) {
         rows.add(cells);
     }
 
-    void print(PrintWriter out, String indent) {
+    public void print(PrintWriter out, String indent) {
         int cols = rows.get(0).length;
         int[] width = new int[cols];
         for (String[] r : rows) {

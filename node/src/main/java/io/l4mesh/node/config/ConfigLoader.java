@@ -167,7 +167,7 @@ public final class ConfigLoader {
 
     private static Duration timeout(Obj f, String key, Duration dflt) throws ConfigException {
         Duration t = f.duration(key, dflt, false);
-        long max = io.l4mesh.node.flow.FlowTable.MAX_TIMEOUT_SECONDS;
+        long max = FlowTableConfig.MAX_TIMEOUT_SECONDS;
         if (t.toSeconds() < 1 || t.toSeconds() > max) {
             throw new ConfigException(f.path(key), "must be between 1s and " + max + "s");
         }
@@ -267,7 +267,7 @@ public final class ConfigLoader {
             return new EncapsulationConfig(type, e.integer("port", 6080, 1, 65535), 0, null);
         }
         String mac = e.string("innerMac", EncapsulationConfig.DEFAULT_INNER_MAC);
-        if (io.l4mesh.node.packet.VxlanEncapsulator.parseMac(mac) == null) {
+        if (EncapsulationConfig.parseMac(mac) == null) {
             throw new ConfigException(e.path("innerMac"), "'" + mac + "' is not a MAC address (aa:bb:cc:dd:ee:ff)");
         }
         return new EncapsulationConfig(type, e.integer("port", 4789, 1, 65535), e.integer("vni", 0, 0, 0xFFFFFF), mac);

@@ -17,4 +17,20 @@ public record EncapsulationConfig(Type type, int port, int vni, String innerMac)
     public static EncapsulationConfig gue() {
         return new EncapsulationConfig(Type.GUE, 6080, 0, null);
     }
+
+    /** Parses {@code aa:bb:cc:dd:ee:ff}; null if it is not a MAC. */
+    public static byte[] parseMac(String text) {
+        String[] parts = text.split(":");
+        if (parts.length != 6) {
+            return null;
+        }
+        byte[] mac = new byte[6];
+        for (int i = 0; i < 6; i++) {
+            if (!parts[i].matches("[0-9a-fA-F]{2}")) {
+                return null;
+            }
+            mac[i] = (byte) Integer.parseInt(parts[i], 16);
+        }
+        return mac;
+    }
 }

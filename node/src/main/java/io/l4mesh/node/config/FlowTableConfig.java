@@ -10,6 +10,8 @@ import java.time.Duration;
 public record FlowTableConfig(long maxEntries, Duration tcpSyn, Duration tcpEstablished, Duration tcpClosing,
                               Duration udp) {
     public static final long DEFAULT_MAX_ENTRIES = 1_000_000;
+    /** Largest timeout a state may have: the flow table's 20-bit seconds clock wraps at 2^20 s. */
+    public static final int MAX_TIMEOUT_SECONDS = (1 << 19) - 1;
     public static final FlowTableConfig DEFAULTS = new FlowTableConfig(DEFAULT_MAX_ENTRIES, Duration.ofSeconds(30),
         Duration.ofMinutes(15), Duration.ofSeconds(60), Duration.ofSeconds(120));
 

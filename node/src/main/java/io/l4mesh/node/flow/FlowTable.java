@@ -44,8 +44,8 @@ public final class FlowTable implements AutoCloseable {
     /** Versions are milliseconds since 2025-01-01 UTC in 40 bits (34 years). */
     public static final long VERSION_EPOCH_MS = 1_735_689_600_000L;
     public static final long VERSION_MASK = (1L << 40) - 1;
-    /** Largest timeout a state may have (the 20-bit clock wraps at 2^20 s). */
-    public static final int MAX_TIMEOUT_SECONDS = (1 << 19) - 1;
+    /** Largest timeout a state may have (the 20-bit clock wraps at 2^20 s); config checks it. */
+    public static final int MAX_TIMEOUT_SECONDS = io.l4mesh.node.config.FlowTableConfig.MAX_TIMEOUT_SECONDS;
 
     public static final int EMPTY = 0;
     public static final int SYN_SEEN = 1;

@@ -55,26 +55,7 @@ public final class NodeMetrics {
         m.add(counter(MetricName.RESETS, t, l, ListenerRuntime::resetsTotal));
         m.add(counter(MetricName.BYTES, t.and("direction", "in"), l, ListenerRuntime::bytesInTotal));
         m.add(counter(MetricName.BYTES, t.and("direction", "out"), l, ListenerRuntime::bytesOutTotal));
-        io.l4mesh.node.packet.PacketCounters pc = l.packets();
-        if (pc != null) {
-            m.add(counter(MetricName.PACKETS, t.and("result", "forwarded"), pc, x -> x.forwarded()));
-            m.add(counter(MetricName.PACKETS, t.and("result", "icmp_error"), pc, x -> x.icmpErrors()));
-            m.add(counter(MetricName.PACKETS, t.and("result", "fragment"), pc, x -> x.fragments()));
-            m.add(counter(MetricName.PACKETS, t.and("result", "malformed"), pc, x -> x.malformed()));
-            m.add(counter(MetricName.PACKETS, t.and("result", "unsupported"), pc, x -> x.unsupported()));
-            m.add(counter(MetricName.PACKETS, t.and("result", "no_backend"), pc, x -> x.noBackend()));
-            m.add(counter(MetricName.PACKETS, t.and("result", "too_big"), pc, x -> x.tooBig()));
-            m.add(counter(MetricName.PACKETS, t.and("result", "send_error"), pc, x -> x.sendErrors()));
-            m.add(counter(MetricName.PACKETS, t.and("result", "icmp_sent"), pc, x -> x.icmpSent()));
-            m.add(counter(MetricName.PACKETS, t.and("result", "health_probe"), pc, x -> x.probes()));
-            m.add(counter(MetricName.FLOWS, t.and("event", "created"), pc, x -> x.flowsCreated()));
-            m.add(counter(MetricName.FLOWS, t.and("event", "adopted"), pc, x -> x.flowsAdopted()));
-            m.add(counter(MetricName.FLOWS, t.and("event", "non_syn_miss"), pc, x -> x.nonSynMisses()));
-            m.add(counter(MetricName.FLOWS, t.and("event", "rehashed_backend_removed"), pc, x -> x.rehashed("removed")));
-            m.add(counter(MetricName.FLOWS, t.and("event", "rehashed_backend_down"), pc, x -> x.rehashed("down")));
-            m.add(counter(MetricName.FLOWS, t.and("event", "table_full"), pc, x -> x.tableFull()));
-        }
-        if (l.config().protocol() == io.l4mesh.node.config.Protocol.UDP && pc == null) {
+        if (l.config().protocol() == io.l4mesh.node.config.Protocol.UDP && l.config().packet() == null) {
             m.add(counter(MetricName.UDP_SESSIONS, t, l, ListenerRuntime::acceptedTotal));
             m.add(gauge(MetricName.UDP_SESSIONS_ACTIVE, t, l, ListenerRuntime::activeFlows));
             m.add(counter(MetricName.UDP_DATAGRAMS, t.and("direction", "in"), l, ListenerRuntime::datagramsInTotal));
@@ -87,6 +68,23 @@ public final class NodeMetrics {
     public void bind(io.l4mesh.node.packet.PacketListener p) {
         Tags t = Tags.of("listener", p.runtime().name());
         List<Meter> m = new ArrayList<>();
+        io.l4mesh.node.packet.PacketCounters pc = p.counters();
+        m.add(counter(MetricName.PACKETS, t.and("result", "forwarded"), pc, x -> x.forwarded()));
+        m.add(counter(MetricName.PACKETS, t.and("result", "icmp_error"), pc, x -> x.icmpErrors()));
+        m.add(counter(MetricName.PACKETS, t.and("result", "fragment"), pc, x -> x.fragments()));
+        m.add(counter(MetricName.PACKETS, t.and("result", "malformed"), pc, x -> x.malformed()));
+        m.add(counter(MetricName.PACKETS, t.and("result", "unsupported"), pc, x -> x.unsupported()));
+        m.add(counter(MetricName.PACKETS, t.and("result", "no_backend"), pc, x -> x.noBackend()));
+        m.add(counter(MetricName.PACKETS, t.and("result", "too_big"), pc, x -> x.tooBig()));
+        m.add(counter(MetricName.PACKETS, t.and("result", "send_error"), pc, x -> x.sendErrors()));
+        m.add(counter(MetricName.PACKETS, t.and("result", "icmp_sent"), pc, x -> x.icmpSent()));
+        m.add(counter(MetricName.PACKETS, t.and("result", "health_probe"), pc, x -> x.probes()));
+        m.add(counter(MetricName.FLOWS, t.and("event", "created"), pc, x -> x.flowsCreated()));
+        m.add(counter(MetricName.FLOWS, t.and("event", "adopted"), pc, x -> x.flowsAdopted()));
+        m.add(counter(MetricName.FLOWS, t.and("event", "non_syn_miss"), pc, x -> x.nonSynMisses()));
+        m.add(counter(MetricName.FLOWS, t.and("event", "rehashed_backend_removed"), pc, x -> x.rehashed("removed")));
+        m.add(counter(MetricName.FLOWS, t.and("event", "rehashed_backend_down"), pc, x -> x.rehashed("down")));
+        m.add(counter(MetricName.FLOWS, t.and("event", "table_full"), pc, x -> x.tableFull()));
         m.add(gauge(MetricName.FLOW_ENTRIES, t.and("table", "local"), p, x -> x.flowEntries()));
         m.add(gauge(MetricName.FLOW_ENTRIES, t.and("table", "replica"), p,
             x -> x.flows() == null ? 0 : x.flows().replica().size()));

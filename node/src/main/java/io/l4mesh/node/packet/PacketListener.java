@@ -58,7 +58,6 @@ public final class PacketListener implements ProxyListener {
         this.config = config;
         this.sync = sync;
         this.announceOnBind = announceOnBind;
-        runtime.packets(counters);
     }
 
     @Override
@@ -241,7 +240,7 @@ public final class PacketListener implements ProxyListener {
     /** The pool's encapsulation, built once per bind. */
     static Encapsulator encapsulator(io.l4mesh.node.config.EncapsulationConfig c) {
         return c.type() == io.l4mesh.node.config.EncapsulationConfig.Type.VXLAN
-            ? new VxlanEncapsulator(c.port(), c.vni(), VxlanEncapsulator.parseMac(c.innerMac()))
+            ? new VxlanEncapsulator(c.port(), c.vni(), io.l4mesh.node.config.EncapsulationConfig.parseMac(c.innerMac()))
             : new GueEncapsulator(c.port());
     }
 

@@ -59,20 +59,4 @@ public final class VxlanEncapsulator implements Encapsulator {
         int version = (buf.get(ValueLayout.JAVA_BYTE, at + 22) & 0xF0) >>> 4;
         buf.set(PacketParser.U16, at + 20, (short) (version == 6 ? 0x86DD : 0x0800));
     }
-
-    /** Parses {@code aa:bb:cc:dd:ee:ff}; null if it is not a MAC. */
-    public static byte[] parseMac(String text) {
-        String[] parts = text.split(":");
-        if (parts.length != 6) {
-            return null;
-        }
-        byte[] mac = new byte[6];
-        for (int i = 0; i < 6; i++) {
-            if (!parts[i].matches("[0-9a-fA-F]{2}")) {
-                return null;
-            }
-            mac[i] = (byte) Integer.parseInt(parts[i], 16);
-        }
-        return mac;
-    }
 }

@@ -1,7 +1,7 @@
 package io.l4mesh.node.proxy;
 
 import io.l4mesh.node.config.ListenerConfig;
-import io.l4mesh.node.metrics.ErrorLog;
+import io.l4mesh.node.log.ErrorLog;
 import io.l4mesh.node.routing.PoolRuntime;
 import java.time.Duration;
 import java.util.concurrent.Executor;
@@ -37,17 +37,6 @@ public final class ListenerRuntime {
         this.pool = pool;
         this.control = control;
         this.errors = errors;
-    }
-
-    private volatile io.l4mesh.node.packet.PacketCounters packets;
-
-    /** Packet-mode counters, or null for a proxy listener. */
-    public io.l4mesh.node.packet.PacketCounters packets() {
-        return packets;
-    }
-
-    public void packets(io.l4mesh.node.packet.PacketCounters counters) {
-        this.packets = counters;
     }
 
     /** Where unexpected data-path errors are counted and logged once per kind. */

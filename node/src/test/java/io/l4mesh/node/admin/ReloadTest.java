@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.l4mesh.node.Node;
-import io.l4mesh.node.NodeStatus;
+import io.l4mesh.node.admin.NodeStatus;
 import io.l4mesh.node.config.ConfigLoader;
 import io.l4mesh.node.testing.Clients;
 import io.l4mesh.node.testing.TcpTestServer;

@@ -452,7 +452,7 @@ class DsrTest {
                              new int[] {1, 30, 900, 60}, false)) {
                         sh(n, "ip link set l4vip up; ip route add " + VIP + "/32 dev l4vip");
                         Encapsulator encap = vxlan ? new VxlanEncapsulator(VxlanEncapsulator.DEFAULT_PORT, 42,
-                            VxlanEncapsulator.parseMac(io.l4mesh.node.config.EncapsulationConfig.DEFAULT_INNER_MAC))
+                            io.l4mesh.node.config.EncapsulationConfig.parseMac(io.l4mesh.node.config.EncapsulationConfig.DEFAULT_INNER_MAC))
                             : new GueEncapsulator(GueEncapsulator.DEFAULT_PORT);
                         PacketForwarder f = new PacketForwarder(tun, raw, null, () -> pool, PORT, 6, encap,
                             counters, fabricMtu, table, null, 0, 300, null);

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.l4mesh.node.Node;
-import io.l4mesh.node.NodeStatus;
+import io.l4mesh.node.admin.NodeStatus;
 import io.l4mesh.node.admin.AdminClient;
 import io.l4mesh.node.testing.Await;
 import io.l4mesh.node.testing.Cleanup;

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.l4mesh.node.Node;
-import io.l4mesh.node.NodeStatus;
+import io.l4mesh.node.admin.NodeStatus;
 import io.l4mesh.node.testing.Await;
 import io.l4mesh.node.testing.Cleanup;
 import io.l4mesh.node.testing.Clients;

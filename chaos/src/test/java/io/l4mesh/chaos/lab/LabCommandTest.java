@@ -1,10 +1,9 @@
-package io.l4mesh.node.cli;
+package io.l4mesh.chaos.lab;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.l4mesh.node.lab.Lab;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
@@ -18,7 +17,7 @@ class LabCommandTest {
     private static String[] run(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        picocli.CommandLine cl = L4meshCli.commandLine();
+        picocli.CommandLine cl = LabCommand.commandLine();
         cl.setOut(new PrintWriter(out));
         cl.setErr(new PrintWriter(err));
         int code = cl.execute(args);
@@ -27,24 +26,24 @@ class LabCommandTest {
 
     @Test
     void eachSubcommandHasItsOwnHelp() {
-        String lab = run("lab", "--help")[1];
-        String up = run("lab", "up", "--help")[1];
+        String lab = run("--help")[1];
+        String up = run("up", "--help")[1];
         assertNotEquals(lab, up);
         for (String option : List.of("--nodes", "--backends", "--pool-backends", "--sync", "--spare-nodes",
             "--fault-injection", "--dir")) {
             assertTrue(up.contains(option), "lab up --help lists " + option + ":\n" + up);
         }
         assertTrue(lab.contains("up") && lab.contains("down") && lab.contains("status"), lab);
-        String down = run("lab", "down", "--help")[1];
+        String down = run("down", "--help")[1];
         assertTrue(down.contains("--dir") && !down.contains("--nodes"), down);
     }
 
     @Test
     void badShapesAreUsageErrors() {
-        assertEquals("2", run("lab", "up", "--nodes", "9")[0]);
-        assertEquals("2", run("lab", "up", "--backends", "2", "--pool-backends", "3")[0]);
-        assertEquals("2", run("lab", "up", "--sync", "maybe")[0]);
-        assertEquals("2", run("lab", "sideways")[0]);
+        assertEquals("2", run("up", "--nodes", "9")[0]);
+        assertEquals("2", run("up", "--backends", "2", "--pool-backends", "3")[0]);
+        assertEquals("2", run("up", "--sync", "maybe")[0]);
+        assertEquals("2", run("sideways")[0]);
     }
 
     @Test

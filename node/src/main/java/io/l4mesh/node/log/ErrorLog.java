@@ -1,6 +1,5 @@
-package io.l4mesh.node.metrics;
+package io.l4mesh.node.log;
 
-import io.l4mesh.node.log.Log;
 import io.micrometer.core.instrument.Counter;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -14,11 +13,12 @@ import java.util.logging.Logger;
  */
 public final class ErrorLog {
     private static final Logger LOG = Log.logger(ErrorLog.class);
-    private final NodeMetrics metrics;
+    private final java.util.function.Function<String, Counter> counters;
     private final Map<String, Counter> seen = new ConcurrentHashMap<>();
 
-    public ErrorLog(NodeMetrics metrics) {
-        this.metrics = metrics;
+    /** @param counters the counter for one kind of error ({@code l4mesh_errors_total{kind}}) */
+    public ErrorLog(java.util.function.Function<String, Counter> counters) {
+        this.counters = counters;
     }
 
     /** Records an error that happened at {@code where} (for example {@code tcp.relay}). */
@@ -29,7 +29,7 @@ public final class ErrorLog {
             c = seen.computeIfAbsent(kind, k -> {
                 Log.warn(LOG, "error.first", "where", where, "kind", error.getClass().getName(), "detail",
                     String.valueOf(error.getMessage()));
-                return metrics.counter(MetricName.ERRORS, "kind", k);
+                return counters.apply(k);
             });
         }
         c.increment();

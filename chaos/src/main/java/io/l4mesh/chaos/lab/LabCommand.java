@@ -1,6 +1,7 @@
-package io.l4mesh.node.cli;
+package io.l4mesh.chaos.lab;
 
-import io.l4mesh.node.lab.Lab;
+import io.l4mesh.node.cli.L4meshCli;
+import io.l4mesh.node.cli.Table;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -11,13 +12,28 @@ import picocli.CommandLine.Option;
  * {@code l4mesh lab up|down|status}: packet mode behind a BGP/ECMP router, in network namespaces (root, Linux). Each
  * subcommand has its own options and help ({@code l4mesh lab up --help}).
  */
-@Command(name = "lab", mixinStandardHelpOptions = true,
+@Command(name = "l4mesh lab", mixinStandardHelpOptions = true,
     description = {"A packet-mode lab in network namespaces (root, Linux, BIRD 2): clients, a router with BGP",
         "multipath (ECMP), l4mesh nodes announcing the VIP while they serve, backends answering clients directly."},
     subcommands = {LabCommand.Up.class, LabCommand.Down.class, LabCommand.Status.class})
 public final class LabCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
+
+    /** The launcher hands {@code l4mesh lab ...} here (the product's CLI does not carry it). */
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The configured command line (also used by tests). */
+    public static picocli.CommandLine commandLine() {
+        picocli.CommandLine cl = new picocli.CommandLine(new LabCommand());
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            cmd.getErr().println("l4mesh lab: " + (ex.getMessage() == null ? ex.toString() : ex.getMessage()));
+            return L4meshCli.EXIT_FAILURE;
+        });
+        return cl;
+    }
 
     @Override
     public void run() {

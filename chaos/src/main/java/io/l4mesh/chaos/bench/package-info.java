@@ -3,4 +3,4 @@
  * in front of the same backends in one run. Each load generator is bounded in time; every process started is
  * stopped by its own PID.
  */
-package io.l4mesh.node.bench;
+package io.l4mesh.chaos.bench;

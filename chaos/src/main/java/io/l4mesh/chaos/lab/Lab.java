@@ -1,4 +1,4 @@
-package io.l4mesh.node.lab;
+package io.l4mesh.chaos.lab;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.l4mesh.node.admin.AdminClient;

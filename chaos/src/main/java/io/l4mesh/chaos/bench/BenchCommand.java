@@ -1,8 +1,9 @@
-package io.l4mesh.node.cli;
+package io.l4mesh.chaos.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.l4mesh.node.bench.ProxyBench;
+import io.l4mesh.node.cli.L4meshCli;
+import io.l4mesh.node.cli.Table;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -11,13 +12,28 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code l4mesh bench proxy}: l4mesh against HAProxy and nginx on loopback, one run, one table. */
-@Command(name = "bench", mixinStandardHelpOptions = true,
+@Command(name = "l4mesh bench", mixinStandardHelpOptions = true,
     description = "Benchmarks that print figures. 'bench maglev' (JMH) is run by the ./l4mesh launcher.",
     subcommands = {BenchCommand.Proxy.class, BenchCommand.Packet.class, BenchCommand.Flows.class,
         BenchCommand.Sync.class})
 public final class BenchCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
+
+    /** The launcher hands {@code l4mesh bench ...} here (the product's CLI does not carry it). */
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The configured command line (also used by tests). */
+    public static picocli.CommandLine commandLine() {
+        picocli.CommandLine cl = new picocli.CommandLine(new BenchCommand());
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            cmd.getErr().println("l4mesh bench: " + (ex.getMessage() == null ? ex.toString() : ex.getMessage()));
+            return L4meshCli.EXIT_FAILURE;
+        });
+        return cl;
+    }
 
     @Override
     public void run() {
@@ -42,11 +58,11 @@ public final class BenchCommand implements Runnable {
                 return L4meshCli.EXIT_USAGE;
             }
             io.l4mesh.node.log.Log.setup(java.util.logging.Level.WARNING);
-            List<io.l4mesh.node.bench.FlowTableBench.Result> rs = new ArrayList<>();
+            List<io.l4mesh.chaos.bench.FlowTableBench.Result> rs = new ArrayList<>();
             for (long f : flows) {
-                rs.add(io.l4mesh.node.bench.FlowTableBench.flowTable(f));
+                rs.add(io.l4mesh.chaos.bench.FlowTableBench.flowTable(f));
             }
-            rs.add(io.l4mesh.node.bench.FlowTableBench.hashMap((int) Math.min(flows.get(0), 5_000_000)));
+            rs.add(io.l4mesh.chaos.bench.FlowTableBench.hashMap((int) Math.min(flows.get(0), 5_000_000)));
             if (json) {
                 ObjectMapper m = new ObjectMapper();
                 com.fasterxml.jackson.databind.node.ArrayNode arr = m.createArrayNode();
@@ -111,8 +127,8 @@ public final class BenchCommand implements Runnable {
                 return L4meshCli.EXIT_USAGE;
             }
             io.l4mesh.node.log.Log.setup(java.util.logging.Level.WARNING);
-            io.l4mesh.node.bench.SyncBench.Result full = io.l4mesh.node.bench.SyncBench.run(seconds, rate, maxFlows, 0);
-            io.l4mesh.node.bench.SyncBench.Result paced = io.l4mesh.node.bench.SyncBench.run(seconds, rate,
+            io.l4mesh.chaos.bench.SyncBench.Result full = io.l4mesh.chaos.bench.SyncBench.run(seconds, rate, maxFlows, 0);
+            io.l4mesh.chaos.bench.SyncBench.Result paced = io.l4mesh.chaos.bench.SyncBench.run(seconds, rate,
                 Math.min(maxFlows, paceRate * seconds), paceRate);
             if (json) {
                 ObjectMapper m = new ObjectMapper();
@@ -158,10 +174,10 @@ public final class BenchCommand implements Runnable {
                 System.err.println("l4mesh bench packet: need 1 <= --seconds <= 120 and 1 <= --payload <= 1400");
                 return L4meshCli.EXIT_USAGE;
             }
-            List<io.l4mesh.node.bench.PacketBench.Result> rs =
-                new io.l4mesh.node.bench.PacketBench(seconds, payload, dir).run();
-            io.l4mesh.node.bench.PacketBench.Result kernel = rs.get(0);
-            io.l4mesh.node.bench.PacketBench.Result mine = rs.get(1);
+            List<io.l4mesh.chaos.bench.PacketBench.Result> rs =
+                new io.l4mesh.chaos.bench.PacketBench(seconds, payload, dir).run();
+            io.l4mesh.chaos.bench.PacketBench.Result kernel = rs.get(0);
+            io.l4mesh.chaos.bench.PacketBench.Result mine = rs.get(1);
             double ratio = kernel.deliveredPps() > 0 ? mine.deliveredPps() / kernel.deliveredPps() : 0;
             if (json) {
                 ObjectMapper m = new ObjectMapper();

@@ -1,4 +1,4 @@
-package io.l4mesh.node.lab;
+package io.l4mesh.chaos.lab;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

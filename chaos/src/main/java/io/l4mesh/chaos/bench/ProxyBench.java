@@ -1,4 +1,4 @@
-package io.l4mesh.node.bench;
+package io.l4mesh.chaos.bench;
 
 import java.io.IOException;
 import java.net.InetAddress;

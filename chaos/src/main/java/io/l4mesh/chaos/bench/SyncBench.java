@@ -1,4 +1,4 @@
-package io.l4mesh.node.bench;
+package io.l4mesh.chaos.bench;
 
 import io.l4mesh.node.config.FlowSyncConfig;
 import io.l4mesh.node.flow.FlowSync;

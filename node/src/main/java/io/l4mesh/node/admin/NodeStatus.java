@@ -1,4 +1,4 @@
-package io.l4mesh.node;
+package io.l4mesh.node.admin;
 
 import java.util.List;
 

@@ -1,6 +1,6 @@
-package io.l4mesh.node.bench;
+package io.l4mesh.chaos.bench;
 
-import io.l4mesh.node.lab.Lab;
+import io.l4mesh.chaos.lab.Lab;
 import io.l4mesh.node.packet.NetNamespace;
 import java.io.IOException;
 import java.net.InetSocketAddress;

@@ -3,4 +3,4 @@
  * running BIRD 2 with BGP multipath (ECMP) into its kernel, l4mesh nodes that announce the VIP by BGP while they
  * serve it, and backends that decapsulate and answer clients directly.
  */
-package io.l4mesh.node.lab;
+package io.l4mesh.chaos.lab;
