@@ -526,15 +526,18 @@ public final class Node implements AutoCloseable, NodeControl {
             publishViews();
             throw e;
         }
-        for (PoolConfig p : next.pools().values()) {
-            if (created.containsKey(p.name())) {
-                continue;
+        // The file is the truth for every pool it names, alone or in a mesh (README "Reload").
+        if (mesh == null) {
+            for (PoolConfig p : next.pools().values()) {
+                if (!created.containsKey(p.name())) {
+                    pools.get(p.name()).apply(p);     // built from the file when created
+                }
             }
-            if (mesh == null) {
-                pools.get(p.name()).apply(p);
-            } else {
-                reloadIntoMesh(config.pools().get(p.name()), p);
+        } else {
+            for (PoolConfig p : next.pools().values()) {
+                pools.get(p.name()).settings(p);
             }
+            mesh.reload(next.pools().values(), created.keySet());
         }
         for (ListenerConfig lc : next.listeners()) {
             ProxyListener l = listeners.get(lc.name());
@@ -563,29 +566,6 @@ public final class Node implements AutoCloseable, NodeControl {
     private void publishViews() {
         listenerView = List.copyOf(listeners.values());
         poolView = List.copyOf(pools.values());
-    }
-
-    /** In a mesh, the file's changes to a pool's backends become mesh writes, so every node applies them. */
-    private void reloadIntoMesh(PoolConfig before, PoolConfig after) throws PoolException {
-        PoolRuntime pool = pools.get(after.name());
-        pool.settings(after);
-        Map<String, io.l4mesh.node.config.BackendConfig> old = new LinkedHashMap<>();
-        if (before != null) {
-            before.backends().forEach(b -> old.put(b.id(), b));
-        }
-        List<Mesh.Change> changes = new ArrayList<>();
-        for (io.l4mesh.node.config.BackendConfig b : after.backends()) {
-            io.l4mesh.node.config.BackendConfig was = old.remove(b.id());
-            if (!b.equals(was)) {
-                changes.add(new Mesh.Change(after.name(), b.id(), b.weight(), b.draining(), false));
-            }
-        }
-        for (String gone : old.keySet()) {
-            if (mesh.has(after.name(), gone)) {
-                changes.add(new Mesh.Change(after.name(), gone, -1, null, true));
-            }
-        }
-        mesh.writeAll(changes);     // one rebuild per pool, one gossip message
     }
 
     private void bindAllReplacing(List<ListenerConfig> fresh, List<ProxyListener> toStop,

@@ -97,9 +97,12 @@ public final class Mesh implements AutoCloseable {
                 ledger.merge(e);
             });
             Log.info(LOG, "mesh.state_loaded", "file", stateFile, "entries", saved.size());
-        } else {
-            for (PoolConfig p : configured.values()) {
-                for (BackendConfig b : p.backends()) {
+        }
+        // The file seeds what the ledger does not know (stamp 0: any change the mesh made wins), so the pools this
+        // node starts with are the ledger's, never file backends the mesh has not heard of.
+        for (PoolConfig p : configured.values()) {
+            for (BackendConfig b : p.backends()) {
+                if (ledger.get(p.name(), b.id()) == null) {
                     ledger.merge(new PoolEntry(p.name(), b.id(), b.weight(), b.draining(), false, 0, nodeId));
                 }
             }
@@ -283,6 +286,42 @@ public final class Mesh implements AutoCloseable {
             membership.broadcast(TOPIC_DELTA, PoolLedger.encode(entries));
         }
         publish();
+    }
+
+    /**
+     * A reload in a mesh: each of these pools' backends become exactly the file's (added, re-weighted, drained or
+     * removed as the file says), written as one batch like any change made on this node, so every node applies it
+     * (one rebuild per pool, one gossip message). A pool new on this node first takes what the mesh already holds
+     * for it, so it starts in step with the others. Nothing is written when the ledger already says what the file
+     * says. Control thread.
+     *
+     * @param created names among {@code files} whose pools the reload has just created on this node
+     */
+    public void reload(java.util.Collection<PoolConfig> files, java.util.Set<String> created) throws PoolException {
+        if (!created.isEmpty()) {
+            applyAll(ledger.entries().stream().filter(e -> created.contains(e.pool())).toList());
+        }
+        List<Change> changes = new ArrayList<>();
+        for (PoolConfig p : files) {
+            Map<String, PoolEntry> live = new java.util.LinkedHashMap<>();
+            for (PoolEntry e : ledger.entries()) {
+                if (e.pool().equals(p.name()) && !e.deleted()) {
+                    live.put(e.backend(), e);
+                }
+            }
+            for (BackendConfig b : p.backends()) {
+                PoolEntry e = live.remove(b.id());
+                if (e == null || e.weight() != b.weight() || e.draining() != b.draining()) {
+                    changes.add(new Change(p.name(), b.id(), b.weight(), b.draining(), false));
+                }
+            }
+            live.keySet().forEach(gone -> changes.add(new Change(p.name(), gone, -1, null, true)));
+        }
+        writeAll(changes);
+        if (!created.isEmpty()) {
+            divergentView = Map.copyOf(divergent);
+            publish();
+        }
     }
 
     /** Whether the ledger holds a live entry for this backend. */
@@ -530,6 +569,11 @@ public final class Mesh implements AutoCloseable {
 
     public long entriesInTotal() {
         return entriesIn.sum();
+    }
+
+    /** The ledger's digest (every entry, stamps included), as published to the other members. Control thread. */
+    public long ledgerDigest() {
+        return ledger.digest();
     }
 
     public int ledgerSize() {
