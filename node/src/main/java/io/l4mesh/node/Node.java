@@ -673,9 +673,15 @@ public final class Node implements AutoCloseable, NodeControl {
         long hi = io.l4mesh.node.flow.FlowTable.keyHi(src);
         long lo = io.l4mesh.node.flow.FlowTable.keyLo(src);
         int ports = io.l4mesh.node.flow.FlowTable.ports(source.getPort(), dst.getPort());
-        long recorded = l.recordedFlow(hi, lo, ports, rec) ? Placement.known((int) rec[0]) : Placement.UNKNOWN;
-        long replica = recorded == Placement.UNKNOWN && l.replicaFlow(hi, lo, ports, rec)
-            ? Placement.known((int) rec[0]) : Placement.UNKNOWN;
+        long[] rep = new long[3];
+        boolean local = l.recordedFlow(hi, lo, ports, rec);
+        boolean localEnded = local && rec[2] == io.l4mesh.node.flow.FlowTable.CLOSING;
+        boolean inReplica = (!local || localEnded) && l.replicaFlow(hi, lo, ports, rep);
+        // the packet path's choice of record, for a packet of the flow (not a SYN)
+        int speaker = Placement.speaker(local, localEnded, rec[1], inReplica,
+            inReplica && rep[2] == io.l4mesh.node.flow.FlowTable.CLOSING, rep[1], false);
+        long recorded = speaker == Placement.SPEAKER_LOCAL ? Placement.known((int) rec[0]) : Placement.UNKNOWN;
+        long replica = speaker == Placement.SPEAKER_REPLICA ? Placement.known((int) rep[0]) : Placement.UNKNOWN;
         if (recorded != Placement.UNKNOWN || replica != Placement.UNKNOWN) {
             // the packet path's own rules (a new flow follows the listener's algorithm: hashed above)
             long placed = Placement.place(s, h, recorded, replica);

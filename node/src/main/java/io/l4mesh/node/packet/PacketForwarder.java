@@ -257,10 +257,19 @@ public final class PacketForwarder implements Runnable {
             table.remove(slot);
             slot = -1;
         }
-        long recorded = slot >= 0 ? Placement.known(table.backendId(slot)) : Placement.UNKNOWN;
-        boolean inReplica = recorded == Placement.UNKNOWN && replica != null
+        // an ended connection's record (rare) asks the replica too: the ports may carry a new connection now
+        boolean localEnded = slot >= 0 && table.state(slot) == FlowTable.CLOSING;
+        boolean inReplica = (slot < 0 || localEnded) && replica != null
             && replica.read(hi, lo, ports, now, replicaRead);
-        long replicaKnows = inReplica ? Placement.known((int) replicaRead[0]) : Placement.UNKNOWN;
+        int speaker = Placement.speaker(slot >= 0, localEnded, slot >= 0 ? table.version(slot) : 0, inReplica,
+            inReplica && replicaRead[2] == FlowTable.CLOSING, replicaRead[1], !icmpError && parser.isSyn());
+        if (slot >= 0 && speaker != Placement.SPEAKER_LOCAL) {
+            table.remove(slot);     // an ended connection's record: the new connection gets its own
+            slot = -1;
+        }
+        long recorded = slot >= 0 ? Placement.known(table.backendId(slot)) : Placement.UNKNOWN;
+        long replicaKnows = speaker == Placement.SPEAKER_REPLICA ? Placement.known((int) replicaRead[0])
+            : Placement.UNKNOWN;
         long placed = Placement.place(s, hash, recorded, replicaKnows);
         int idx = Placement.index(placed);
         switch (Placement.outcome(placed)) {

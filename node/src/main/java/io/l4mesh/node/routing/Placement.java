@@ -16,6 +16,9 @@ import io.l4mesh.hashring.MaglevTable;
  *   <li>known nowhere: {@link #NEW}, Maglev over the current pool (a TCP segment without SYN too: the caller counts
  *       it as a non-SYN miss).</li>
  * </ol>
+ * Which record speaks for the flow comes first ({@link #speaker}): a record left by an ended connection (FIN or RST
+ * seen) does not speak for a new connection on the same ports (IPVS's {@code conn_reuse_mode}): a SYN is placed
+ * afresh, and a newer record in the replica (a peer placed the new connection) wins over it.
  * A result of {@link MaglevTable#NO_BACKEND} means no backend takes new flows.
  *
  * <p>Allocation-free: the answer is one {@code long} ({@link #outcome} and {@link #index}).
@@ -30,7 +33,34 @@ public final class Placement {
     public static final int REHASHED_REMOVED = 3;
     public static final int REHASHED_DOWN = 4;
 
+    /** {@link #speaker}: no record speaks for the flow. */
+    public static final int SPEAKER_NONE = 0;
+    /** {@link #speaker}: this node's flow table. */
+    public static final int SPEAKER_LOCAL = 1;
+    /** {@link #speaker}: the replica (what a peer placed). */
+    public static final int SPEAKER_REPLICA = 2;
+
     private Placement() {
+    }
+
+    /**
+     * Which record speaks for a flow. This node's record, unless it is what an ended connection left (its
+     * {@code localEnded}: FIN or RST seen) and either this packet opens a new connection ({@code syn}: SYN without
+     * ACK) or the replica holds a newer record (a new connection on the same ports that a peer placed). The replica's
+     * record speaks when this node's does not, unless it too is an ended connection's and this is a SYN.
+     *
+     * @param localVersion   the version (creation stamp) of this node's record, if {@code local}
+     * @param replicaVersion the replica record's version, if {@code replica}
+     * @return {@link #SPEAKER_NONE}, {@link #SPEAKER_LOCAL} or {@link #SPEAKER_REPLICA}
+     */
+    public static int speaker(boolean local, boolean localEnded, long localVersion, boolean replica,
+                              boolean replicaEnded, long replicaVersion, boolean syn) {
+        boolean localSpeaks = local && !(localEnded && syn);
+        boolean replicaSpeaks = replica && !(replicaEnded && syn);
+        if (localSpeaks && !(localEnded && replicaSpeaks && replicaVersion > localVersion)) {
+            return SPEAKER_LOCAL;
+        }
+        return replicaSpeaks ? SPEAKER_REPLICA : SPEAKER_NONE;
     }
 
     /**

@@ -112,4 +112,33 @@ class PlacementTest {
         assertEquals(MaglevTable.NO_BACKEND, Placement.index(Placement.place(none, 777,
             Placement.known(only.flowId()), Placement.UNKNOWN)), "rehashed, and nothing takes it");
     }
+
+    /**
+     * A client that reuses the ports of an ended connection opens a new one: the ended record does not speak for it
+     * (a SYN is placed afresh), and a newer record a peer made for the new connection wins over it. A live record
+     * always speaks; an ended one still carries its own connection's last packets.
+     */
+    @Test
+    void anEndedConnectionsRecordDoesNotSpeakForANewConnectionOnTheSamePorts() {
+        int none = Placement.SPEAKER_NONE;
+        int local = Placement.SPEAKER_LOCAL;
+        int replica = Placement.SPEAKER_REPLICA;
+        // live record: it speaks, whatever the replica says and whatever the packet
+        assertEquals(local, Placement.speaker(true, false, 10, true, false, 99, false));
+        assertEquals(local, Placement.speaker(true, false, 10, false, false, 0, true), "a retransmitted SYN");
+        // ended record, the connection's own last segments: it speaks
+        assertEquals(local, Placement.speaker(true, true, 10, false, false, 0, false));
+        assertEquals(local, Placement.speaker(true, true, 10, true, true, 5, false), "the replica is older");
+        // ended record, and a peer placed a new connection on these ports since: the peer's record
+        assertEquals(replica, Placement.speaker(true, true, 10, true, false, 20, false));
+        // ended record and a SYN: a new connection (placed by the algorithm unless a peer already placed it)
+        assertEquals(none, Placement.speaker(true, true, 10, false, false, 0, true));
+        assertEquals(replica, Placement.speaker(true, true, 10, true, false, 20, true));
+        assertEquals(none, Placement.speaker(true, true, 10, true, true, 20, true), "both records ended");
+        // nothing here: the replica, unless it is an ended connection's and this is a SYN
+        assertEquals(replica, Placement.speaker(false, false, 0, true, false, 20, false));
+        assertEquals(replica, Placement.speaker(false, false, 0, true, true, 20, false));
+        assertEquals(none, Placement.speaker(false, false, 0, true, true, 20, true));
+        assertEquals(none, Placement.speaker(false, false, 0, false, false, 0, false));
+    }
 }
