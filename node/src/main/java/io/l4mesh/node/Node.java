@@ -336,11 +336,8 @@ public final class Node implements AutoCloseable, NodeControl {
     private void applyReload(NodeConfig next) throws Exception {
         for (PoolConfig p : next.pools().values()) {
             for (var b : p.backends()) {
-                try {
-                    b.address().resolve();
-                } catch (java.net.UnknownHostException e) {
-                    throw new IllegalArgumentException("pools." + p.name() + ": cannot resolve host '"
-                        + b.address().host() + "'");
+                if (b.address().tryResolve() == null) {
+                    throw new IllegalArgumentException("pools." + p.name() + ": " + b.address().unresolvable());
                 }
             }
         }

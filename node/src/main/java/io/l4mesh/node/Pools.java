@@ -179,12 +179,7 @@ final class Pools {
                 throw new PoolException(PoolException.Kind.CONFLICT, "backend " + b.id() + " is already in pool "
                     + poolName);
             }
-            try {
-                b.address().resolve();
-            } catch (java.net.UnknownHostException e) {
-                throw new PoolException(PoolException.Kind.INVALID, "cannot resolve host '" + b.address().host()
-                    + "'");
-            }
+            PoolRuntime.resolve(b.address());
         }
         if (m == null) {
             pool.batch(() -> {

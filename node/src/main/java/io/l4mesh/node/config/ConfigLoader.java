@@ -353,10 +353,8 @@ public final class ConfigLoader {
         if (hp == null) {
             throw new ConfigException(path, "'" + text + "' is not host:port");
         }
-        try {
-            InetAddress.getByName(hp.host());
-        } catch (UnknownHostException e) {
-            throw new ConfigException(path, "cannot resolve host '" + hp.host() + "'");
+        if (hp.tryResolve() == null) {
+            throw new ConfigException(path, hp.unresolvable());
         }
         return hp;
     }

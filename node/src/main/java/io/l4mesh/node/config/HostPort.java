@@ -61,6 +61,20 @@ public record HostPort(String host, int port) {
         return new InetSocketAddress(InetAddress.getByName(host), port);
     }
 
+    /** Resolves the host, or null when it does not resolve (say so with {@link #unresolvable}). */
+    public InetSocketAddress tryResolve() {
+        try {
+            return resolve();
+        } catch (UnknownHostException e) {
+            return null;
+        }
+    }
+
+    /** The one message for a host that does not resolve (config, admin API, reload, gossiped entries). */
+    public String unresolvable() {
+        return "cannot resolve host '" + host + "'";
+    }
+
     /** Canonical text of a resolved socket address, the same form {@link #toString()} gives. */
     public static String format(InetSocketAddress address) {
         String host = address.getAddress() != null ? address.getAddress().getHostAddress() : address.getHostString();

@@ -5,7 +5,6 @@ import io.l4mesh.node.config.BackendConfig;
 import io.l4mesh.node.config.HostPort;
 import io.l4mesh.node.config.PoolConfig;
 import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -271,12 +270,13 @@ public final class PoolRuntime {
         return b;
     }
 
-    private static InetSocketAddress resolve(HostPort address) throws PoolException {
-        try {
-            return address.resolve();
-        } catch (UnknownHostException e) {
-            throw new PoolException(PoolException.Kind.INVALID, "cannot resolve host '" + address.host() + "'");
+    /** Resolves a backend's address, or fails the change that brought it (INVALID, with the one message). */
+    public static InetSocketAddress resolve(HostPort address) throws PoolException {
+        InetSocketAddress a = address.tryResolve();
+        if (a == null) {
+            throw new PoolException(PoolException.Kind.INVALID, address.unresolvable());
         }
+        return a;
     }
 
     private void rebuild() {
