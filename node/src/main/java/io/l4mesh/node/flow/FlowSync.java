@@ -3,7 +3,6 @@ package io.l4mesh.node.flow;
 import io.l4mesh.hashring.XxHash64;
 import io.l4mesh.node.config.FlowSyncConfig;
 import io.l4mesh.node.log.Log;
-import java.io.EOFException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
@@ -12,14 +11,11 @@ import java.nio.channels.DatagramChannel;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
-import java.nio.channels.SocketChannel;
 import java.security.SecureRandom;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import java.util.logging.Logger;
@@ -41,9 +37,13 @@ import java.util.logging.Logger;
  * replaces a newer decision; messages that fail the MAC, the format or the freshness window (30 s) are dropped
  * and counted.
  *
- * <p>Threading: one sync thread owns the replicas, the socket, the retransmission ring and every receiver's
- * state; snapshots are served and pulled on virtual threads that read replicas through their sequence lock and
- * hand pulled entries to the sync thread through a queue.
+ * <p>This class is the datagram transport (batching, rate limit, sequence numbers, the retransmission ring, NAK and
+ * GONE, heartbeats) and the face the node uses. The replicas and the rule that applies a received entry are in
+ * {@link FlowReplicas}; snapshots over TCP are {@link SnapshotService}'s; the entry layout is {@link FlowEntry}'s.
+ *
+ * <p>Threading: one sync thread owns the socket, the retransmission ring, every receiver's state and the replicas'
+ * contents; snapshots are served and pulled on virtual threads that read replicas through their sequence lock and
+ * hand pulled entries to the sync thread through {@link FlowReplicas#queue}.
  */
 public final class FlowSync implements AutoCloseable {
     /** Flag in an outbox entry's state: a refresh of a live flow, not a new decision (no lag sample). */
@@ -56,8 +56,6 @@ public final class FlowSync implements AutoCloseable {
     static final long NAK_RETRY_NANOS = 20_000_000;
     static final long FRESH_MS = 30_000;
     static final long RESYNC_BACKOFF_NANOS = 5_000_000_000L;
-    /** A replica is swept (expired entries removed) once per this period. */
-    static final long REPLICA_SWEEP_NANOS = 10_000_000_000L;
     private static final Logger LOG = Log.logger(FlowSync.class);
 
     private final String nodeId;
@@ -71,11 +69,8 @@ public final class FlowSync implements AutoCloseable {
     private final ServerSocketChannel tcp;
     private final Selector selector;
     private final Thread thread;
-    private final ConcurrentLinkedQueue<ByteBuffer> pulled = new ConcurrentLinkedQueue<>();
-    /** Chunks queued into {@link #pulled} and chunks the sync thread has applied (FIFO: a ticket is done when applied reaches it). */
-    private final java.util.concurrent.atomic.AtomicLong pulledQueued = new java.util.concurrent.atomic.AtomicLong();
-    private final java.util.concurrent.atomic.AtomicLong pulledApplied = new java.util.concurrent.atomic.AtomicLong();
-    private volatile ListenerFlows[] listeners = new ListenerFlows[0];
+    private final FlowReplicas replicas;
+    private final SnapshotService snapshots;
     private volatile boolean running = true;
     /** Fault seam (tests, chaos): DATA datagrams whose sequence number it accepts are not sent the first time. */
     private volatile java.util.function.LongPredicate dropOutgoing = seq -> false;
@@ -101,7 +96,6 @@ public final class FlowSync implements AutoCloseable {
     private long tokensAtNanos = System.nanoTime();
     private long lastHeartbeatNanos;
     private long lastPeersNanos;
-    private long lastReplicaSweepNanos = System.nanoTime();
 
     /** What this node knows about one sender's stream. */
     private static final class Peer {
@@ -130,6 +124,8 @@ public final class FlowSync implements AutoCloseable {
         this.clusterKey = clusterKey.clone();
         this.codec = new SyncCodec(this.clusterKey);
         this.peerSource = peers;
+        this.replicas = new FlowReplicas(stats, System.nanoTime());
+        this.snapshots = new SnapshotService(this.clusterKey, sender, epoch, replicas, stats);
         this.tokens = config.maxBytesPerSecond() / 10.0;
         this.selector = Selector.open();
         DatagramChannel u = null;
@@ -184,22 +180,12 @@ public final class FlowSync implements AutoCloseable {
      * Control thread.
      */
     public ListenerFlows register(String name, long maxEntries, int[] timeouts, int threads) {
-        ListenerFlows lf = new ListenerFlows(name, new FlowTable(maxEntries, timeouts, true), threads, 16_384);
-        for (ListenerFlows other : listeners) {
-            if (other.id == lf.id && !other.retired) {
-                lf.replica.close();
-                throw new IllegalStateException("listener " + name + " is already registered for flow sync");
-            }
-        }
-        ListenerFlows[] next = Arrays.copyOf(listeners, listeners.length + 1);
-        next[next.length - 1] = lf;
-        listeners = next;
-        return lf;
+        return replicas.register(name, maxEntries, timeouts, threads);
     }
 
     /** Stops syncing a listener (its packet threads have stopped); the sync thread frees its replica. */
     public void retire(ListenerFlows lf) {
-        lf.retired = true;
+        replicas.retire(lf);
     }
 
     // ---------------------------------------------------------------- sync thread
@@ -211,12 +197,12 @@ public final class FlowSync implements AutoCloseable {
                 long now = System.nanoTime();
                 for (SelectionKey k : selector.selectedKeys()) {
                     if (k.isValid() && k.isAcceptable()) {
-                        accept();
+                        snapshots.accept(tcp);
                     }
                 }
                 selector.selectedKeys().clear();
                 receive(now);
-                applyPulled();
+                replicas.applyQueued();
                 send(now);
                 housekeeping(now);
             } catch (Throwable t) {
@@ -225,15 +211,12 @@ public final class FlowSync implements AutoCloseable {
                 }
             }
         }
-        for (ListenerFlows lf : listeners) {
-            lf.replica.close();
-        }
+        replicas.close();
     }
 
     private void send(long now) throws IOException {
         refill(now);
-        ListenerFlows[] ls = listeners;
-        for (ListenerFlows lf : ls) {
+        for (ListenerFlows lf : replicas.all()) {
             if (lf.retired) {
                 continue;
             }
@@ -258,10 +241,10 @@ public final class FlowSync implements AutoCloseable {
 
     private void add(ListenerFlows lf, long hi, long lo, long w2, long versionState, int sec, long now)
         throws IOException {
-        int ports = (int) (w2 >>> 32);
-        int backend = (int) w2;
-        long version = versionState >>> 8;
-        int state = (int) versionState & 0xFF;
+        int ports = FlowEntry.ports(w2);
+        int backend = FlowEntry.backend(w2);
+        long version = FlowEntry.version(versionState);
+        int state = FlowEntry.state(versionState);
         lf.replica.upsert(hi, lo, ports, backend, version, state & 3, sec);
         if (batchCount == 0) {
             SyncCodec.header(out, SyncCodec.DATA, sender, epoch, nextSeq, 0, System.currentTimeMillis());
@@ -316,26 +299,7 @@ public final class FlowSync implements AutoCloseable {
                 nak(p, now);
             }
         }
-        long elapsed = now - lastReplicaSweepNanos;
-        if (elapsed >= 100_000_000) {
-            lastReplicaSweepNanos = now;
-            int sec = FlowClock.seconds();
-            ListenerFlows[] ls = listeners;
-            List<ListenerFlows> keep = null;
-            for (ListenerFlows lf : ls) {
-                if (lf.retired) {
-                    lf.replica.close();
-                    keep = keep == null ? new ArrayList<>(Arrays.asList(ls)) : keep;
-                    keep.remove(lf);
-                    continue;
-                }
-                long budget = lf.replica.capacity() * elapsed / REPLICA_SWEEP_NANOS + 1;
-                lf.replica.sweep(sec, budget, null);
-            }
-            if (keep != null) {
-                listeners = keep.toArray(new ListenerFlows[0]);
-            }
-        }
+        replicas.sweep(now);
     }
 
     /** Sends a control message (heartbeat to every peer, or NAK/GONE to one). */
@@ -410,7 +374,7 @@ public final class FlowSync implements AutoCloseable {
             stats.entriesStale.add(SyncCodec.count(in));
             return;    // a duplicate (a retransmission we no longer needed)
         }
-        applyEntries(in, false);
+        replicas.apply(in, false);
         if (seq >= p.next + WINDOW) {
             // too far ahead to track: what is missing is recovered by a snapshot
             long missing = seq - p.next;
@@ -541,242 +505,13 @@ public final class FlowSync implements AutoCloseable {
         p.window[bit >>> 6] &= ~(1L << bit);
     }
 
-    /** Applies the entries of a checked message (a datagram, or a snapshot frame) in {@code b} to the replicas. */
-    private void applyEntries(ByteBuffer b, boolean snapshot) {
-        int sec = FlowClock.seconds();
-        long nowMs = System.currentTimeMillis();
-        ListenerFlows[] ls = listeners;
-        int count = SyncCodec.count(b);
-        for (int i = 0; i < count; i++) {
-            ListenerFlows lf = find(ls, SyncCodec.entryListener(b, i));
-            if (lf == null) {
-                stats.droppedUnknownListener.increment();
-                continue;
-            }
-            long hi = SyncCodec.entrySrcHi(b, i);
-            long lo = SyncCodec.entrySrcLo(b, i);
-            int ports = SyncCodec.entryPorts(b, i);
-            int backend = SyncCodec.entryBackend(b, i);
-            long vs = SyncCodec.entryVersionState(b, i);
-            int state = (int) vs & 0xFF;
-            long version = vs >>> 8;
-            int r = lf.replica.upsert(hi, lo, ports, backend, version, state & 3, sec);
-            count(r, snapshot, state, version, nowMs);
-            if (r == FlowTable.UPDATED) {
-                propagate(lf, hi, lo, ports, backend, version, state & 3);
-            }
-        }
-    }
-
-    private void count(int result, boolean snapshot, int state, long version, long nowMs) {
-        switch (result) {
-            case FlowTable.INSERTED, FlowTable.UPDATED -> {
-                stats.entriesIn.increment();
-                if (snapshot) {
-                    stats.snapshotEntries.increment();
-                } else if ((state & SyncCodec.NOT_FRESH) == 0) {
-                    long lagMs = nowMs - (FlowTable.VERSION_EPOCH_MS + version);
-                    stats.lagMicros.accept(Math.max(0, lagMs) * 1000);
-                }
-            }
-            case FlowTable.FULL -> stats.droppedFull.increment();
-            default -> stats.entriesStale.increment();
-        }
-    }
-
-    /**
-     * A received decision changed a flow this node already knew: every packet thread hears of it, and one that holds
-     * the flow with an older decision takes this one. A full inbox drops it (counted as {@code full}).
-     */
-    private void propagate(ListenerFlows lf, long hi, long lo, int ports, int backend, long version, int state) {
-        for (Outbox in : lf.inboxes) {
-            if (!in.offer(hi, lo, ports, backend, version, state)) {
-                stats.droppedFull.increment();
-            }
-        }
-    }
-
-    private static ListenerFlows find(ListenerFlows[] ls, int id) {
-        for (ListenerFlows lf : ls) {
-            if (lf.id == id && !lf.retired) {
-                return lf;
-            }
-        }
-        return null;
-    }
-
-    private void applyPulled() {
-        ByteBuffer frame;
-        while ((frame = pulled.poll()) != null) {
-            applyEntries(frame, true);
-            pulledApplied.incrementAndGet();
-        }
-    }
-
-    // ---------------------------------------------------------------- snapshots over TCP
-
-    private long queue(ByteBuffer frame) {
-        synchronized (pulled) {    // ticket order must match queue order
-            pulled.add(frame);
-            return pulledQueued.incrementAndGet();
-        }
-    }
-
-    private void accept() throws IOException {
-        SocketChannel c;
-        while ((c = tcp.accept()) != null) {
-            SocketChannel conn = c;
-            Thread.ofVirtual().name("l4mesh-flow-snapshot").start(() -> serve(conn));
-        }
-    }
-
-    /** Serves one snapshot: checks the request, then streams every listener's replica in frames. */
-    private void serve(SocketChannel c) {
-        try (c) {
-            c.configureBlocking(true);
-            c.socket().setSoTimeout(5000);
-            SyncCodec codec = new SyncCodec(clusterKey);
-            ByteBuffer frame = ByteBuffer.allocate(SyncCodec.MAX_FRAME);
-            readFrame(c, frame);
-            if (codec.check(frame) != null || SyncCodec.type(frame) != SyncCodec.SNAPSHOT_REQUEST
-                || Math.abs(System.currentTimeMillis() - SyncCodec.sentAt(frame)) > FRESH_MS) {
-                stats.droppedAuth.increment();
-                return;
-            }
-            int sec = FlowClock.seconds();
-            int chunk = 1024;
-            long[] buf = new long[8 * chunk];
-            long sent = 0;
-            for (ListenerFlows lf : listeners) {
-                if (lf.retired) {
-                    continue;
-                }
-                SyncCodec.header(frame, SyncCodec.SNAPSHOT_DATA, sender, epoch, 0, 0, System.currentTimeMillis());
-                for (long from = 0; from < lf.replica.capacity(); from += chunk) {
-                    int n = lf.replica.readRange(from, chunk, sec, buf);
-                    for (int i = 0; i < n; i++) {
-                        int at = 4 * chunk + i * 4;
-                        long w2 = buf[at + 2];
-                        long w3 = buf[at + 3];
-                        SyncCodec.entry(frame, lf.id, buf[at], buf[at + 1], FlowTable.portsOf(w2),
-                            FlowTable.backendOf(w2), FlowTable.versionOf(w3),
-                            FlowTable.stateOfWord(w3) | SyncCodec.NOT_FRESH);
-                        sent++;
-                        if (SyncCodec.count(frame) == SyncCodec.MAX_FRAME_ENTRIES) {
-                            writeFrame(c, codec, frame);
-                            SyncCodec.header(frame, SyncCodec.SNAPSHOT_DATA, sender, epoch, 0, 0,
-                                System.currentTimeMillis());
-                        }
-                    }
-                }
-                if (SyncCodec.count(frame) > 0) {
-                    writeFrame(c, codec, frame);
-                }
-            }
-            SyncCodec.header(frame, SyncCodec.SNAPSHOT_END, sender, epoch, sent, 0, System.currentTimeMillis());
-            writeFrame(c, codec, frame);
-            stats.snapshotsServed.increment();
-            Log.info(LOG, "flowsync.snapshot_served", "peer", c.getRemoteAddress(), "entries", sent);
-        } catch (IOException | RuntimeException e) {
-            Log.debug(LOG, "flowsync.snapshot_serve_failed", "error", e.toString());
-        }
-    }
-
-    private static void writeFrame(SocketChannel c, SyncCodec codec, ByteBuffer frame) throws IOException {
-        codec.seal(frame);
-        ByteBuffer len = ByteBuffer.allocate(4).putInt(0, frame.remaining());
-        while (len.hasRemaining()) {
-            c.write(len);
-        }
-        while (frame.hasRemaining()) {
-            c.write(frame);
-        }
-    }
-
-    private static void readFrame(SocketChannel c, ByteBuffer frame) throws IOException {
-        ByteBuffer len = ByteBuffer.allocate(4);
-        readFully(c, len);
-        int n = len.getInt(0);
-        if (n < SyncCodec.HEADER + SyncCodec.MAC || n > frame.capacity()) {
-            throw new IOException("bad frame length " + n);
-        }
-        frame.clear().limit(n);
-        readFully(c, frame);
-        frame.flip();
-    }
-
-    private static void readFully(SocketChannel c, ByteBuffer b) throws IOException {
-        // blocking channel with a socket timeout: reads through the socket's stream honour it
-        java.io.InputStream s = c.socket().getInputStream();
-        while (b.hasRemaining()) {
-            int n = s.read(b.array(), b.arrayOffset() + b.position(), b.remaining());
-            if (n < 0) {
-                throw new EOFException("snapshot peer closed the connection");
-            }
-            b.position(b.position() + n);
-        }
-    }
-
     /**
      * Pulls a snapshot of every flow a peer knows and waits until the sync thread has applied it. Any thread.
      *
      * @return entries received
      */
     public long pull(InetSocketAddress peer, long timeoutMs) throws IOException {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
-        SyncCodec codec = new SyncCodec(clusterKey);
-        ByteBuffer frame = ByteBuffer.allocate(SyncCodec.MAX_FRAME);
-        long received = 0;
-        long ticket = 0;
-        try (SocketChannel c = SocketChannel.open()) {
-            c.socket().connect(peer, (int) Math.max(1, timeoutMs));
-            c.socket().setSoTimeout((int) Math.max(1, timeoutMs));
-            SyncCodec.header(frame, SyncCodec.SNAPSHOT_REQUEST, sender, epoch, 0, 0, System.currentTimeMillis());
-            writeFrame(c, codec, frame);
-            while (true) {
-                if (System.nanoTime() > deadline) {
-                    throw new IOException("snapshot from " + peer + " took longer than " + timeoutMs + " ms");
-                }
-                readFrame(c, frame);
-                String bad = codec.check(frame);
-                if (bad != null) {
-                    (bad.equals("auth") ? stats.droppedAuth : stats.droppedMalformed).increment();
-                    throw new IOException("snapshot from " + peer + " refused: " + bad);
-                }
-                if (SyncCodec.type(frame) == SyncCodec.SNAPSHOT_END) {
-                    if (SyncCodec.seq(frame) != received) {
-                        throw new IOException("snapshot from " + peer + " ended after " + received + " of "
-                            + SyncCodec.seq(frame) + " entries");
-                    }
-                    break;
-                }
-                if (SyncCodec.type(frame) != SyncCodec.SNAPSHOT_DATA) {
-                    throw new IOException("snapshot from " + peer + ": unexpected message type");
-                }
-                int n = SyncCodec.count(frame);
-                // the sync thread owns the replicas: it applies a copy of the frame, as it applies datagrams
-                ticket = queue(ByteBuffer.wrap(java.util.Arrays.copyOf(frame.array(), frame.limit())));
-                received += n;
-            }
-        } catch (IOException e) {
-            stats.snapshotsFailed.increment();
-            throw e;
-        }
-        while (pulledApplied.get() < ticket) {
-            if (System.nanoTime() > deadline || !running) {
-                stats.snapshotsFailed.increment();
-                throw new IOException("snapshot from " + peer + " not applied in " + timeoutMs + " ms");
-            }
-            try {
-                Thread.sleep(1);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException("interrupted");
-            }
-        }
-        stats.snapshotsPulled.increment();
-        Log.info(LOG, "flowsync.snapshot_pulled", "peer", peer, "entries", received);
-        return received;
+        return snapshots.pull(peer, timeoutMs, () -> running);
     }
 
     /**

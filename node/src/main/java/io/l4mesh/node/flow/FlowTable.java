@@ -223,7 +223,7 @@ public final class FlowTable implements AutoCloseable {
             if (stateOf(w3) == EMPTY) {
                 return -1;
             }
-            if (w(slot, 1) == srcLo && w(slot, 0) == srcHi && (int) (w(slot, 2) >>> 32) == ports) {
+            if (w(slot, 1) == srcLo && w(slot, 0) == srcHi && FlowEntry.ports(w(slot, 2)) == ports) {
                 return slot;
             }
             slot = next(slot);
@@ -240,7 +240,7 @@ public final class FlowTable implements AutoCloseable {
     }
 
     public long version(long slot) {
-        return w(slot, 3) >>> 24;
+        return versionOf(w(slot, 3));
     }
 
     /** Whether the entry in {@code slot} has outlived its state's timeout at second {@code now}. */
@@ -284,7 +284,7 @@ public final class FlowTable implements AutoCloseable {
         }
         set(slot, 0, srcHi);
         set(slot, 1, srcLo);
-        set(slot, 2, (long) ports << 32 | backendId & 0xFFFFFFFFL);
+        set(slot, 2, FlowEntry.portsBackend(ports, backendId));
         set(slot, 3, word3(version, now, state, REF | ACTIVE));
         size++;
         end();
@@ -303,7 +303,7 @@ public final class FlowTable implements AutoCloseable {
             return insert(srcHi, srcLo, ports, backendId, version, state, now) < 0 ? FULL : INSERTED;
         }
         long w3 = w(slot, 3);
-        long mine = w3 >>> 24;
+        long mine = versionOf(w3);
         int mineBackend = backendId(slot);
         version &= VERSION_MASK;
         if (version < mine || version == mine && Integer.compareUnsigned(backendId, mineBackend) < 0) {
@@ -331,7 +331,7 @@ public final class FlowTable implements AutoCloseable {
             if (stateOf(w(j, 3)) == EMPTY) {
                 break;
             }
-            long h = home(w(j, 0), w(j, 1), (int) (w(j, 2) >>> 32));
+            long h = home(w(j, 0), w(j, 1), FlowEntry.ports(w(j, 2)));
             // j may fill the hole unless its home lies cyclically in (hole, j]
             boolean stays = hole <= j ? hole < h && h <= j : hole < h || h <= j;
             if (!stays) {
@@ -395,8 +395,8 @@ public final class FlowTable implements AutoCloseable {
                         set(slot, 3, w3 & ~ACTIVE);
                         if (active != null) {
                             long w2 = w(slot, 2);
-                            active.visit(w(slot, 0), w(slot, 1), (int) (w2 >>> 32), (int) w2, w3 >>> 24,
-                                stateOf(w3));
+                            active.visit(w(slot, 0), w(slot, 1), FlowEntry.ports(w2), FlowEntry.backend(w2),
+                                versionOf(w3), stateOf(w3));
                         }
                     }
                 }
@@ -450,7 +450,7 @@ public final class FlowTable implements AutoCloseable {
                 if (stateOf(w3) == EMPTY) {
                     break;
                 }
-                if (w(slot, 1) == srcLo && w(slot, 0) == srcHi && (int) ((w2 = w(slot, 2)) >>> 32) == ports) {
+                if (w(slot, 1) == srcLo && w(slot, 0) == srcHi && FlowEntry.ports(w2 = w(slot, 2)) == ports) {
                     found = true;
                     break;
                 }
@@ -461,8 +461,8 @@ public final class FlowTable implements AutoCloseable {
                 if (!found || expired(w3, now)) {
                     return false;
                 }
-                out[0] = (int) w2;
-                out[1] = w3 >>> 24;
+                out[0] = FlowEntry.backend(w2);
+                out[1] = versionOf(w3);
                 out[2] = stateOf(w3);
                 return true;
             }
@@ -504,15 +504,7 @@ public final class FlowTable implements AutoCloseable {
         return count;
     }
 
-    /** Unpacking helpers for {@link #readRange}'s words. */
-    public static int portsOf(long w2) {
-        return (int) (w2 >>> 32);
-    }
-
-    public static int backendOf(long w2) {
-        return (int) w2;
-    }
-
+    /** Unpacking helpers for {@link #readRange}'s word 3 (word 2 is {@link FlowEntry#portsBackend}). */
     public static long versionOf(long w3) {
         return w3 >>> 24;
     }

@@ -57,13 +57,13 @@ public final class Outbox {
         int at = (int) (t & mask) * 4;
         ring[at] = srcHi;
         ring[at + 1] = srcLo;
-        ring[at + 2] = (long) ports << 32 | backendId & 0xFFFFFFFFL;
-        ring[at + 3] = version << 8 | state & 0xFF;
+        ring[at + 2] = FlowEntry.portsBackend(ports, backendId);
+        ring[at + 3] = FlowEntry.versionState(version, state);
         TAIL.setRelease(this, t + 1);
         return true;
     }
 
-    /** Takes up to {@code max} entries into {@code out} (four longs each, as {@link #offer} packs them). */
+    /** Takes up to {@code max} entries into {@code out} (four longs each, laid out as {@link FlowEntry} says). */
     public int poll(long[] out, int max) {
         long h = (long) HEAD.getOpaque(this);
         long t = (long) TAIL.getAcquire(this);

@@ -71,7 +71,7 @@ final class SyncCodec {
     static void entry(ByteBuffer b, int listener, long srcHi, long srcLo, int ports, int backend, long version,
                       int state) {
         b.putInt(listener).putInt(backend).putLong(srcHi).putLong(srcLo).putInt(ports)
-            .putLong(version << 8 | state & 0xFF);
+            .putLong(FlowEntry.versionState(version, state));
         b.putShort(6, (short) (b.getShort(6) + 1));
     }
 
@@ -128,7 +128,7 @@ final class SyncCodec {
         return b.getInt(at(i) + 24);
     }
 
-    /** {@code version << 8 | state} (the state's high bit: {@link #NOT_FRESH}). */
+    /** {@link FlowEntry#versionState}: version and state (the state's high bit: {@link #NOT_FRESH}). */
     static long entryVersionState(ByteBuffer b, int i) {
         return b.getLong(at(i) + 28);
     }

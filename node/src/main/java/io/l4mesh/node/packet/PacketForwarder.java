@@ -2,6 +2,7 @@ package io.l4mesh.node.packet;
 
 import io.l4mesh.hashring.MaglevTable;
 import io.l4mesh.node.flow.FlowClock;
+import io.l4mesh.node.flow.FlowEntry;
 import io.l4mesh.node.flow.FlowSync;
 import io.l4mesh.node.flow.FlowTable;
 import io.l4mesh.node.flow.ListenerFlows;
@@ -369,10 +370,11 @@ public final class PacketForwarder implements Runnable {
                 for (int i = 0; i < n; i++) {
                     int at = i * 4;
                     long w2 = inboxBuf[at + 2];
-                    long slot = table.find(inboxBuf[at], inboxBuf[at + 1], (int) (w2 >>> 32));
-                    long version = inboxBuf[at + 3] >>> 8;
+                    long vs = inboxBuf[at + 3];
+                    long slot = table.find(inboxBuf[at], inboxBuf[at + 1], FlowEntry.ports(w2));
+                    long version = FlowEntry.version(vs);
                     if (slot >= 0 && version > table.version(slot)) {
-                        table.update(slot, (int) w2, version, (int) inboxBuf[at + 3] & 3, nowSeconds);
+                        table.update(slot, FlowEntry.backend(w2), version, FlowEntry.state(vs) & 3, nowSeconds);
                     }
                 }
             }
