@@ -171,6 +171,11 @@ public final class FlowSync implements AutoCloseable {
         return (InetSocketAddress) udp.socket().getLocalSocketAddress();
     }
 
+    /** The peers the sync thread sends to now (it refreshes them from the peer source every 100 ms). */
+    public List<InetSocketAddress> sendingTo() {
+        return peers;
+    }
+
     public FlowSyncStats stats() {
         return stats;
     }

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 
 /**
  * A pool at run time. Every method that changes it must run on the node's control thread; the data path reads
@@ -21,6 +22,8 @@ public final class PoolRuntime {
     private final int tableSize;
     private final HashAlgorithm algorithm;
     private final PoolEvents events;
+    /** Nanoseconds for flap damping ({@link System#nanoTime} but in tests, which step it instead of sleeping). */
+    private final LongSupplier nanoClock;
     /** Control thread only. Sorted by id, so snapshots list backends in Maglev table order. */
     private final Map<String, BackendRuntime> backends = new TreeMap<>();
     private final AtomicLong roundRobinTicket = new AtomicLong();
@@ -36,6 +39,13 @@ public final class PoolRuntime {
     /** Creates the pool with the configured backends (resolving their hosts) and publishes its first snapshot. */
     public PoolRuntime(PoolConfig config, int tableSize, HashAlgorithm algorithm, PoolEvents events)
         throws PoolException {
+        this(config, tableSize, algorithm, events, System::nanoTime);
+    }
+
+    /** The same, with the clock that flap damping reads. */
+    public PoolRuntime(PoolConfig config, int tableSize, HashAlgorithm algorithm, PoolEvents events,
+                       LongSupplier nanoClock) throws PoolException {
+        this.nanoClock = nanoClock;
         this.name = config.name();
         this.tableSize = tableSize;
         this.algorithm = algorithm;
@@ -177,7 +187,7 @@ public final class PoolRuntime {
         if (b == null) {
             return;
         }
-        long now = System.nanoTime();
+        long now = nanoClock.getAsLong();
         if (ok) {
             b.probesOk.increment();
             b.probeFailures = 0;
@@ -207,7 +217,7 @@ public final class PoolRuntime {
         BackendRuntime b = backends.get(id);
         if (b != null && b.localHealth() == Health.UP && consecutive >= settings.healthCheck().fall()) {
             b.probeSuccesses = 0;
-            b.damper.down(System.nanoTime());
+            b.damper.down(nanoClock.getAsLong());
             localTransition(b, Health.DOWN, "passive: " + consecutive + " failed connects");
         }
     }

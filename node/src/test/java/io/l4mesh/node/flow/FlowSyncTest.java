@@ -42,6 +42,12 @@ class FlowSyncTest {
             && out[0] == backend;
     }
 
+    /** Waits until {@code s}'s sync thread has picked up {@code peers} (instead of sleeping past its refresh). */
+    private static void awaitSending(FlowSync s, InetSocketAddress... peers) {
+        Await.until(Duration.ofSeconds(5), "sending to " + List.of(peers),
+            () -> s.sendingTo().containsAll(List.of(peers)));
+    }
+
     /** Offers flows from the outbox of thread 0, waiting when it is full. */
     private static void offer(ListenerFlows lf, int from, int to, int backend) throws InterruptedException {
         for (int i = from; i < to; i++) {
@@ -66,7 +72,7 @@ class FlowSyncTest {
         ListenerFlows la = a.register("vip", 100_000, TIMEOUTS, 1);
         ListenerFlows lb = b.register("vip", 100_000, TIMEOUTS, 1);
         ListenerFlows lc = c.register("vip", 100_000, TIMEOUTS, 1);
-        Thread.sleep(300);   // peers picked up
+        awaitSending(a, b.bound(), c.bound());
         a.dropOutgoing(seq -> seq % 5 == 2);   // one datagram in five never arrives the first time
         offer(la, 0, 20_000, 7);
         Await.until(Duration.ofSeconds(10), "20000 flows on b and c",
@@ -136,7 +142,7 @@ class FlowSyncTest {
         peersOfA.add(b.bound());
         ListenerFlows la = a.register("vip", 10_000, TIMEOUTS, 1);
         ListenerFlows lb = b.register("vip", 10_000, TIMEOUTS, 1);
-        Thread.sleep(300);
+        awaitSending(a, b.bound());
         offer(la, 0, 1000, 3);
         Await.until(Duration.ofSeconds(5), "b has a's flows", () -> lb.replica().size() == 1000);
         // a valid datagram to mutate: one real entry under the cluster key
@@ -209,7 +215,7 @@ class FlowSyncTest {
         peersOfA.add(b.bound());
         ListenerFlows la = a.register("vip", 100_000, TIMEOUTS, 1);
         ListenerFlows lb = b.register("vip", 100_000, TIMEOUTS, 1);
-        Thread.sleep(300);
+        awaitSending(a, b.bound());
         int refused = 0;
         for (int i = 0; i < 40_000; i++) {
             if (!la.outbox(0).offer(0, 0xFFFF_0000_0000L | i, FlowTable.ports(i & 0xFFFF, 80), 1,

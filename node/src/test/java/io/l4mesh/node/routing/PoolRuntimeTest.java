@@ -2,6 +2,7 @@ package io.l4mesh.node.routing;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.l4mesh.hashring.HashAlgorithm;
 import io.l4mesh.node.config.BackendConfig;
@@ -18,7 +19,7 @@ import org.junit.jupiter.api.Test;
 /** A pool's changes: one rebuild per batch, and health reasons that say what holds now. */
 class PoolRuntimeTest {
     /** Counts the snapshots a pool publishes. */
-    static final class Published implements PoolEvents {
+    static class Published implements PoolEvents {
         final List<RoutingSnapshot> snapshots = new ArrayList<>();
 
         @Override
@@ -105,5 +106,86 @@ class PoolRuntimeTest {
         assertEquals("mesh: down on 0 of 3 nodes", p.find("127.0.0.1:80").healthReason());
         p.health("127.0.0.1:80", Health.UP, "mesh: down on 0 of 3 nodes");
         assertEquals(before, p.rebuildCount(), "a reason alone rebuilds nothing");
+    }
+
+    /** A pool on a clock the test steps, with the local transitions it reported. */
+    private static final class Probed {
+        final long[] now = {1_000_000_000L};
+        final List<String> transitions = new ArrayList<>();
+        final PoolRuntime pool;
+
+        Probed() throws PoolException {
+            Published events = new Published() {
+                @Override
+                public void localHealthChanged(PoolRuntime p, BackendRuntime b, Health health, String reason) {
+                    transitions.add(health + " " + reason);
+                }
+            };
+            pool = new PoolRuntime(new PoolConfig("p", List.of(backend(1)), HealthCheckConfig.defaults(),
+                Duration.ofSeconds(1), Duration.ofMinutes(1), 0, ProxyProtocol.NONE, EncapsulationConfig.gue()),
+                1009, HashAlgorithm.MAGLEV_V1, events, () -> now[0]);
+        }
+
+        void probes(boolean ok, int n) {
+            for (int i = 0; i < n; i++) {
+                now[0] += 2_000_000_000L;     // one interval
+                pool.onProbe("127.0.0.1:80", ok, ok ? "ok" : "refused");
+            }
+        }
+
+        Health local() {
+            return pool.find("127.0.0.1:80").localHealth();
+        }
+    }
+
+    @Test
+    void probesGoDownAfterFallFailuresAndUpAfterRiseSuccesses() throws Exception {
+        Probed p = new Probed();
+        p.probes(false, HealthCheckConfig.DEFAULT_FALL - 1);
+        assertEquals(Health.UP, p.local(), "fewer than fall failures keep it up");
+        p.probes(true, 1);
+        p.probes(false, HealthCheckConfig.DEFAULT_FALL - 1);
+        assertEquals(Health.UP, p.local(), "a success in between starts the count again");
+        p.probes(false, 1);
+        assertEquals(Health.DOWN, p.local());
+        p.probes(true, HealthCheckConfig.DEFAULT_RISE - 1);
+        assertEquals(Health.DOWN, p.local(), "fewer than rise successes keep it down");
+        p.probes(true, 1);
+        assertEquals(Health.UP, p.local());
+        assertEquals(List.of("DOWN probe: 3 failures (refused)", "UP probe: 2 successes"), p.transitions);
+    }
+
+    @Test
+    void aFlappingBackendIsHeldDownUntilItsPenaltyDecays() throws Exception {
+        Probed p = new Probed();
+        for (int flap = 0; flap < 2; flap++) {      // two flaps: penalty 2000, not above the suppress limit
+            p.probes(false, HealthCheckConfig.DEFAULT_FALL);
+            p.probes(true, HealthCheckConfig.DEFAULT_RISE);
+            assertEquals(Health.UP, p.local(), "flap " + (flap + 1) + " is not damped yet");
+        }
+        p.probes(false, HealthCheckConfig.DEFAULT_FALL);   // the third fall in a minute passes it
+        p.probes(true, HealthCheckConfig.DEFAULT_RISE + 2);
+        assertEquals(Health.DOWN, p.local(), "held down although every probe succeeds");
+        assertTrue(p.pool.find("127.0.0.1:80").localReason().startsWith("damped: flapping"),
+            p.pool.find("127.0.0.1:80").localReason());
+
+        p.now[0] += 3 * FlapDamper.HALF_LIFE_NANOS;         // penalty below the reuse limit
+        p.probes(true, HealthCheckConfig.DEFAULT_RISE);
+        assertEquals(Health.UP, p.local());
+    }
+
+    @Test
+    void passiveFailuresCountAsAFlapToo() throws Exception {
+        Probed p = new Probed();
+        for (int flap = 0; flap < 3; flap++) {
+            p.pool.onPassiveFailures("127.0.0.1:80", HealthCheckConfig.DEFAULT_FALL);
+            assertEquals(Health.DOWN, p.local());
+            p.probes(true, HealthCheckConfig.DEFAULT_RISE);
+        }
+        assertEquals(Health.DOWN, p.local(), "three passive falls in a short time: damped");
+        p.pool.onPassiveFailures("127.0.0.1:80", HealthCheckConfig.DEFAULT_FALL - 1);
+        p.now[0] += 3 * FlapDamper.HALF_LIFE_NANOS;
+        p.probes(true, HealthCheckConfig.DEFAULT_RISE);
+        assertEquals(Health.UP, p.local(), "fewer than fall failed connects mark nothing");
     }
 }
