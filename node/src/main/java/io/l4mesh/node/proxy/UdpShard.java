@@ -4,6 +4,7 @@ import io.l4mesh.hashring.FlowHash;
 import io.l4mesh.node.flow.FlowClock;
 import io.l4mesh.node.flow.FlowTable;
 import io.l4mesh.node.routing.BackendRuntime;
+import io.l4mesh.node.routing.Placement;
 import io.l4mesh.node.routing.PoolRuntime;
 import io.l4mesh.node.routing.RoutingSnapshot;
 import io.l4mesh.node.transport.Transport;
@@ -113,9 +114,10 @@ final class UdpShard extends ChannelInboundHandlerAdapter {
         }
         BackendRuntime b = null;
         if (slot >= 0) {
-            int idx = snapshot.indexOfFlowId(flows.backendId(slot));
+            // the recorded backend while it takes flows (Placement's rules), if this node reaches it and it has room
+            int idx = Placement.kept(snapshot, flows.backendId(slot));
             BackendRuntime recorded = idx < 0 ? null : snapshot.backendAt(idx);
-            if (recorded != null && recorded.keepsFlows() && recorded.locallyUp() && recorded.tryAcquire(maxPerBackend)) {
+            if (recorded != null && recorded.locallyUp() && recorded.tryAcquire(maxPerBackend)) {
                 b = recorded;
                 flows.touch(slot, now, FlowTable.ESTABLISHED);
             }

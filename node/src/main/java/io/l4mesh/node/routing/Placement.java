@@ -4,8 +4,9 @@ import io.l4mesh.hashring.MaglevTable;
 
 /**
  * Where packet mode sends a flow, as one function of what is known about it. The packet path
- * ({@code PacketForwarder}) acts on its answer (records, adopts, counts), {@code /lookup} reports it, and
- * {@code PlacementTest} checks each rule without a TUN device. The rules, in order:
+ * ({@code PacketForwarder}) acts on its answer (records, adopts, counts), {@code /lookup} reports it, proxy-mode UDP
+ * sessions keep their recorded backend by rules 1 and 2 ({@link #kept}), and {@code PlacementTest} checks each rule
+ * without a TUN device. The rules, in order:
  * <ol>
  *   <li>recorded in this node's flow table, and its backend is still in the pool and takes flows (up, or draining):
  *       {@link #KEPT}, even after a pool change moved the flow's Maglev slot;</li>
@@ -73,12 +74,28 @@ public final class Placement {
         long known = recorded != UNKNOWN ? recorded : replica;
         if (known != UNKNOWN) {
             int idx = s.indexOfFlowId((int) known);
-            if (idx >= 0 && s.backendAt(idx).keepsFlows()) {
+            if (keeps(s, idx)) {
                 return of(recorded != UNKNOWN ? KEPT : ADOPTED, idx);
             }
             return of(idx < 0 ? REHASHED_REMOVED : REHASHED_DOWN, s.table().lookup(hash));
         }
         return of(NEW, s.table().lookup(hash));
+    }
+
+    /**
+     * Rules 1 and 2 alone, for a data plane that chooses new flows its own way (proxy-mode UDP sessions, under the
+     * pool's algorithm and per-backend limits): the index of the backend recorded for a flow while it still takes
+     * the flow, else -1 (removed or down: decide again).
+     *
+     * @param recordedFlowId the flow id of the recorded backend
+     */
+    public static int kept(RoutingSnapshot s, int recordedFlowId) {
+        int idx = s.indexOfFlowId(recordedFlowId);
+        return keeps(s, idx) ? idx : -1;
+    }
+
+    private static boolean keeps(RoutingSnapshot s, int idx) {
+        return idx >= 0 && s.backendAt(idx).keepsFlows();
     }
 
     /** A flow id as {@link #place} takes it. */

@@ -81,6 +81,21 @@ class PlacementTest {
     }
 
     @Test
+    void proxySessionsKeepTheirBackendByTheSameRules() {
+        BackendRuntime up = backend(1);
+        BackendRuntime draining = backend(2);
+        draining.draining(true);
+        BackendRuntime down = backend(3);
+        down.health(Health.DOWN, "test");
+        BackendRuntime gone = backend(4);
+        RoutingSnapshot s = snapshot(List.of(up, draining, down));
+        assertEquals(up.id(), s.backendAt(Placement.kept(s, up.flowId())).id());
+        assertEquals(draining.id(), s.backendAt(Placement.kept(s, draining.flowId())).id());
+        assertEquals(-1, Placement.kept(s, down.flowId()), "down: decide again");
+        assertEquals(-1, Placement.kept(s, gone.flowId()), "removed: decide again");
+    }
+
+    @Test
     void aFlowOnlyThePeersKnowIsAdoptedUnderTheSameRules() {
         BackendRuntime a = backend(1);
         BackendRuntime down = backend(2);
