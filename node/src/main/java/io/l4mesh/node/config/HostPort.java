@@ -1,8 +1,11 @@
 package io.l4mesh.node.config;
 
+import com.google.common.net.HostAndPort;
+import com.google.common.net.InetAddresses;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
+import java.util.regex.Pattern;
 
 /**
  * A {@code host:port} pair as written in config ({@code 10.0.0.1:80}, {@code [fd00::1]:80},
@@ -12,53 +15,48 @@ import java.net.UnknownHostException;
  * @param port 1..65535 (0 allowed only where {@link #parse(String, boolean)} permits it, for "any port")
  */
 public record HostPort(String host, int port) {
-    /** Parses {@code host:port}; returns null when the text is not of that form. */
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]+");
+
+    /**
+     * Parses {@code host:port} (Guava's {@link HostAndPort} splits it); returns null when the text is not of that
+     * form. An IPv6 literal must be in brackets and is kept in its canonical text (RFC 5952: {@code [FD00:0::1]:80}
+     * and {@code [fd00::1]:80} are one backend); a name is letters, digits, dots, dashes and underscores.
+     */
     public static HostPort parse(String text, boolean allowPortZero) {
         if (text == null) {
             return null;
         }
         String s = text.trim();
-        String host;
-        String portText;
-        if (s.startsWith("[")) {
-            int close = s.indexOf(']');
-            if (close < 0 || close + 1 >= s.length() || s.charAt(close + 1) != ':') {
-                return null;
-            }
-            host = s.substring(1, close);
-            portText = s.substring(close + 2);
-            if (!host.contains(":")) {
-                return null;
-            }
-        } else {
-            int colon = s.lastIndexOf(':');
-            if (colon <= 0 || s.indexOf(':') != colon) {
-                return null;
-            }
-            host = s.substring(0, colon);
-            portText = s.substring(colon + 1);
-        }
-        if (host.isEmpty() || portText.isEmpty() || portText.length() > 5 || !portText.chars().allMatch(Character::isDigit)) {
+        HostAndPort hp;
+        try {
+            hp = HostAndPort.fromString(s);
+        } catch (IllegalArgumentException e) {
             return null;
         }
-        if (!host.contains(":") && !host.matches("[A-Za-z0-9._-]+")) {
+        if (!hp.hasPort() || (hp.getPort() == 0 && !allowPortZero) || hp.getHost().isEmpty()) {
             return null;
         }
-        int port = Integer.parseInt(portText);
-        if (port > 65535 || (port == 0 && !allowPortZero)) {
+        String host = hp.getHost();
+        if (host.contains(":")) {
+            if (!s.startsWith("[") || !InetAddresses.isInetAddress(host)) {
+                return null;
+            }
+            host = InetAddresses.toAddrString(InetAddresses.forString(host));
+        } else if (!NAME.matcher(host).matches()) {
             return null;
         }
-        return new HostPort(host, port);
+        return new HostPort(host, hp.getPort());
     }
 
     /** Whether the host is a literal IPv4 or IPv6 address rather than a name. */
     public boolean isLiteral() {
-        return host.contains(":") || host.matches("\\d{1,3}(\\.\\d{1,3}){3}");
+        return InetAddresses.isInetAddress(host);
     }
 
     /** Resolves the host (a literal never touches DNS). */
     public InetSocketAddress resolve() throws UnknownHostException {
-        return new InetSocketAddress(InetAddress.getByName(host), port);
+        InetAddress a = isLiteral() ? InetAddresses.forString(host) : InetAddress.getByName(host);
+        return new InetSocketAddress(a, port);
     }
 
     /** Resolves the host, or null when it does not resolve (say so with {@link #unresolvable}). */
@@ -77,7 +75,8 @@ public record HostPort(String host, int port) {
 
     /** Canonical text of a resolved socket address, the same form {@link #toString()} gives. */
     public static String format(InetSocketAddress address) {
-        String host = address.getAddress() != null ? address.getAddress().getHostAddress() : address.getHostString();
+        String host = address.getAddress() != null ? InetAddresses.toAddrString(address.getAddress())
+            : address.getHostString();
         return host.contains(":") ? "[" + host + "]:" + address.getPort() : host + ":" + address.getPort();
     }
 

@@ -225,5 +225,14 @@ class ConfigLoaderTest {
         assertNull(HostPort.parse("a b:80", false));
         assertNull(HostPort.parse("[fd00::1]80", false));
         assertNull(HostPort.parse("x:-1", false));
+        assertNull(HostPort.parse("x:65536", false));
+        assertNull(HostPort.parse("[db.internal]:80", false), "brackets are for IPv6 literals");
+        assertNull(HostPort.parse("[fd00::g]:80", false));
+        assertEquals("[fd00::1]:80", HostPort.parse("[FD00:0:0::1]:80", false).toString(),
+            "one spelling of an IPv6 backend, the canonical one");
+        assertEquals("[fd00::1]:80", HostPort.format(new java.net.InetSocketAddress("fd00:0:0:0:0:0:0:1", 80)),
+            "a resolved address reads as its config spelling does");
+        assertTrue(HostPort.parse("10.0.0.1:80", false).isLiteral());
+        assertTrue(!HostPort.parse("db_1.internal:5432", false).isLiteral());
     }
 }
