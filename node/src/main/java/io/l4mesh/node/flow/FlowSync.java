@@ -17,6 +17,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import java.util.logging.Logger;
 
@@ -64,6 +65,11 @@ public final class FlowSync implements AutoCloseable {
     private final FlowSyncConfig config;
     private final byte[] clusterKey;
     private final Supplier<List<InetSocketAddress>> peerSource;
+    /**
+     * The sync thread's clock: batching, the rate limit, heartbeats, NAK retries, resync backoff and replica sweeps
+     * read it ({@link System#nanoTime} but in tests, which step it). Waits on sockets and peers use real time.
+     */
+    private final LongSupplier nanoClock;
     private final FlowSyncStats stats = new FlowSyncStats();
     private final DatagramChannel udp;
     private final ServerSocketChannel tcp;
@@ -93,7 +99,7 @@ public final class FlowSync implements AutoCloseable {
     private int batchCount;
     private long batchStartNanos;
     private double tokens;
-    private long tokensAtNanos = System.nanoTime();
+    private long tokensAtNanos;
     private long lastHeartbeatNanos;
     private long lastPeersNanos;
 
@@ -117,6 +123,12 @@ public final class FlowSync implements AutoCloseable {
      */
     public FlowSync(String nodeId, InetSocketAddress bind, byte[] clusterKey, FlowSyncConfig config,
                     Supplier<List<InetSocketAddress>> peers) throws IOException {
+        this(nodeId, bind, clusterKey, config, peers, System::nanoTime);
+    }
+
+    /** The same, on the clock the sync thread's timers read. */
+    public FlowSync(String nodeId, InetSocketAddress bind, byte[] clusterKey, FlowSyncConfig config,
+                    Supplier<List<InetSocketAddress>> peers, LongSupplier nanoClock) throws IOException {
         this.nodeId = nodeId;
         this.sender = XxHash64.hash(nodeId, 0);
         this.epoch = new SecureRandom().nextLong();
@@ -124,7 +136,9 @@ public final class FlowSync implements AutoCloseable {
         this.clusterKey = clusterKey.clone();
         this.codec = new SyncCodec(this.clusterKey);
         this.peerSource = peers;
-        this.replicas = new FlowReplicas(stats, System.nanoTime());
+        this.nanoClock = nanoClock;
+        this.tokensAtNanos = nanoClock.getAsLong();
+        this.replicas = new FlowReplicas(stats, tokensAtNanos);
         this.snapshots = new SnapshotService(this.clusterKey, sender, epoch, replicas, stats);
         this.tokens = config.maxBytesPerSecond() / 10.0;
         this.selector = Selector.open();
@@ -199,7 +213,7 @@ public final class FlowSync implements AutoCloseable {
         while (running) {
             try {
                 selector.select(1);
-                long now = System.nanoTime();
+                long now = nanoClock.getAsLong();
                 for (SelectionKey k : selector.selectedKeys()) {
                     if (k.isValid() && k.isAcceptable()) {
                         snapshots.accept(tcp);

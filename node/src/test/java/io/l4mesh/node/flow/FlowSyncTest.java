@@ -205,14 +205,18 @@ class FlowSyncTest {
         assertEquals(1100, ld.replica().size());
     }
 
+    /**
+     * The rate limit on a clock the test steps: a burst of a tenth of a second's budget, then the budget of each
+     * 100 ms the clock moves, and nothing more however much is waiting; a full outbox refuses and counts.
+     */
     @Test
     void theRateLimitHoldsEntriesBackAndAFullOutboxIsCounted() throws Exception {
-        List<InetSocketAddress> peersOfA = new CopyOnWriteArrayList<>();
-        FlowSync a = new FlowSync("a", new InetSocketAddress("127.0.0.1", 0), KEY,
-            new FlowSyncConfig(true, 0, 20_000, Duration.ofSeconds(3)), () -> peersOfA);
-        closing.add(a);
+        int rate = 20_000;
         FlowSync b = start("b", List.of());
-        peersOfA.add(b.bound());
+        java.util.concurrent.atomic.AtomicLong clock = new java.util.concurrent.atomic.AtomicLong(1_000_000_000L);
+        FlowSync a = new FlowSync("a", new InetSocketAddress("127.0.0.1", 0), KEY,
+            new FlowSyncConfig(true, 0, rate, Duration.ofSeconds(3)), () -> List.of(b.bound()), clock::get);
+        closing.add(a);
         ListenerFlows la = a.register("vip", 100_000, TIMEOUTS, 1);
         ListenerFlows lb = b.register("vip", 100_000, TIMEOUTS, 1);
         awaitSending(a, b.bound());
@@ -224,11 +228,24 @@ class FlowSyncTest {
                 refused++;
             }
         }
-        Thread.sleep(1000);
-        long got = lb.replica().size();
-        // 20 kB/s is about 550 entries a second (plus the first burst): far below what was offered
-        assertTrue(got > 0 && got < 3000, "entries through a 20 kB/s limit in a second: " + got);
         assertTrue(refused > 0 && la.outboxFullTotal() == refused, "a full outbox refuses and counts: " + refused);
+        int datagram = SyncCodec.HEADER + SyncCodec.MAX_DATAGRAM_ENTRIES * SyncCodec.ENTRY + SyncCodec.MAC;
+        Await.until(Duration.ofSeconds(5), "the first burst", () -> a.stats().entriesOut() > 0);
+        int steps = 10;
+        for (int step = 0; step < steps; step++) {
+            long before = a.stats().entriesOut();
+            clock.addAndGet(100_000_000L);
+            Await.until(Duration.ofSeconds(5), "entries sent after the clock moved",
+                () -> a.stats().entriesOut() > before);
+        }
+        long sent = a.stats().entriesOut();
+        // what may go out: the first tenth of a second's budget, then rate x 1 s, overdrawn by one datagram at most
+        long maxDatagrams = (rate / 10 + (long) rate * steps / 10) / datagram + 1;
+        assertTrue(sent >= (steps + 1) * (long) SyncCodec.MAX_DATAGRAM_ENTRIES / 2,
+            "entries follow the clock: " + sent);
+        assertTrue(sent <= maxDatagrams * SyncCodec.MAX_DATAGRAM_ENTRIES,
+            "at most " + maxDatagrams + " datagrams in one second of the clock, but " + sent + " entries went out");
+        Await.until(Duration.ofSeconds(5), "b has what a sent", () -> lb.replica().size() == sent);
     }
 
     private static void send(DatagramSocket s, ByteBuffer msg, FlowSync to) throws Exception {
