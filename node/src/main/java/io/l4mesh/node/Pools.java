@@ -102,6 +102,7 @@ final class Pools {
         created.keySet().forEach(byName::remove);
         created.values().forEach(this::dropPool);
         publish();
+        publishMesh();
     }
 
     /**
@@ -129,6 +130,15 @@ final class Pools {
             }
         }
         publish();
+        publishMesh();
+    }
+
+    /** The mesh publishes this node's state at the end of the turn (pools added or dropped change it). */
+    private void publishMesh() {
+        Mesh m = mesh;
+        if (m != null) {
+            m.publish();
+        }
     }
 
     /**
@@ -256,10 +266,7 @@ final class Pools {
 
         @Override
         public void snapshotPublished(PoolRuntime pool, RoutingSnapshot snapshot) {
-            Mesh m = mesh;
-            if (m != null) {
-                m.publish();
-            }
+            // only logged: whoever changed the pool (the mesh, or this control plane) publishes the node's state
             Log.debug(LOG, "pool.snapshot", "pool", pool.name(), "version", snapshot.version(), "eligible",
                 snapshot.eligibleCount(), "fingerprint", String.format("%016x", snapshot.table().fingerprint()));
         }

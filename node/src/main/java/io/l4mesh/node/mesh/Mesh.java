@@ -188,7 +188,7 @@ public final class Mesh implements AutoCloseable {
             Log.info(LOG, "member.joined", "node", joined.nodeId(), "address", joined.address(), "members", v.size());
             sendFull(joined);
         }
-        recompute();
+        publish();            // the verdicts under the new view, and the tables they rebuild, at the end of the turn
         checkConvergence();
     }
 
@@ -205,7 +205,7 @@ public final class Mesh implements AutoCloseable {
         if (s.ledgerDigest() != ledger.digest()) {
             sendFull(member);
         }
-        recompute();
+        publish();            // the verdicts with this member's observations, at the end of the turn
         checkConvergence();
     }
 
@@ -434,8 +434,10 @@ public final class Mesh implements AutoCloseable {
     }
 
     /**
-     * This node's own observation or a pool's table changed: its state is published once, at the end of this
-     * control-thread turn, however many changes asked for it (so a publish never runs inside another).
+     * Something that goes into this node's published state may have changed (its own observations, a view or a
+     * member's state, the ledger, the pools): the verdicts are recomputed and the state published once, at the end
+     * of this control-thread turn, however many changes asked for it. The control plane calls it after each change it
+     * makes; pools never call it (a rebuild does not call back into the mesh).
      */
     public void publish() {
         if (membership == null || publishQueued) {
@@ -476,7 +478,7 @@ public final class Mesh implements AutoCloseable {
      * The health rule: a backend is down in the mesh when a strict majority of live members (this one included)
      * see it down. Deterministic given the same view and states, so converged nodes build the same tables.
      */
-    public void recompute() {
+    private void recompute() {
         MemberView v = view;
         if (v == null) {
             return;

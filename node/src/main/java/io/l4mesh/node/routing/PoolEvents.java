@@ -1,6 +1,9 @@
 package io.l4mesh.node.routing;
 
-/** What a pool tells the rest of the node. Called on the control thread. */
+/**
+ * What a pool tells its owner, on the control thread: notifications for metrics, health checks and the log. They
+ * report what happened; none of them may change a pool (the control plane changes pools, then publishes once).
+ */
 public interface PoolEvents {
     void backendAdded(PoolRuntime pool, BackendRuntime backend);
 
@@ -12,5 +15,6 @@ public interface PoolEvents {
     /** This node's own observation of a backend changed (probes, passive failures, damping). */
     void localHealthChanged(PoolRuntime pool, BackendRuntime backend, Health health, String reason);
 
+    /** A rebuild published a new table (logged; the node's state is published by whoever changed the pool). */
     void snapshotPublished(PoolRuntime pool, RoutingSnapshot snapshot);
 }
