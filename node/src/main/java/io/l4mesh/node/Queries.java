@@ -48,9 +48,10 @@ final class Queries {
         for (ProxyListener pl : listeners.view()) {
             ListenerRuntime l = pl.runtime();
             ListenerConfig c = l.config();
-            flows += l.activeFlows();
+            long active = pl.activeFlows();
+            flows += active;
             ls.add(new NodeStatus.Listener(c.name(), c.protocol().name().toLowerCase(),
-                bound(pl), c.pool(), c.algorithm().configName(), l.activeFlows(),
+                bound(pl), c.pool(), c.algorithm().configName(), active,
                 c.maxConnections(), l.acceptedTotal(), l.rejectedLimitTotal(), l.rejectedNoBackendTotal(),
                 l.rejectedConnectFailedTotal(), l.idleTimeoutsTotal(), l.resetsTotal(), l.bytesInTotal(),
                 l.bytesOutTotal()));

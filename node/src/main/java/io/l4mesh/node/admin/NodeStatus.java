@@ -11,7 +11,7 @@ public record NodeStatus(String node, String version, long uptimeSeconds, String
                          List<Pool> pools) {
 
     /** A listener and its counters. */
-    public record Listener(String name, String protocol, String bind, String pool, String algorithm, int active,
+    public record Listener(String name, String protocol, String bind, String pool, String algorithm, long active,
                            int maxConnections, long accepted, long rejectedLimit, long rejectedNoBackend,
                            long rejectedConnectFailed, long idleTimeouts, long resets, long bytesIn, long bytesOut) {
     }

@@ -9,7 +9,8 @@ package io.l4mesh.node.metrics;
  */
 public enum MetricName {
     CONNECTIONS("l4mesh.connections", Kind.COUNTER, "TCP connections accepted, by listener"),
-    CONNECTIONS_ACTIVE("l4mesh.connections.active", Kind.GAUGE, "Open TCP connections, by listener"),
+    CONNECTIONS_ACTIVE("l4mesh.connections.active", Kind.GAUGE,
+        "Flows carried now, by listener: open TCP connections and UDP sessions (proxy), flow-table entries (packet)"),
     CONNECTIONS_REJECTED("l4mesh.connections.rejected", Kind.COUNTER,
         "Connections or sessions refused, by listener and reason (limit, no_backend, connect_failed)"),
     IDLE_TIMEOUTS("l4mesh.idle.timeouts", Kind.COUNTER, "Connections and sessions closed for idleness, by listener"),

@@ -45,7 +45,9 @@ public final class NodeMetrics {
         Tags t = Tags.of("listener", l.name());
         List<Meter> m = new ArrayList<>();
         m.add(counter(MetricName.CONNECTIONS, t, l, ListenerRuntime::acceptedTotal));
-        m.add(gauge(MetricName.CONNECTIONS_ACTIVE, t, l, ListenerRuntime::activeFlows));
+        if (l.config().packet() == null) {     // packet mode: its flow table's entries, bound with the packet meters
+            m.add(gauge(MetricName.CONNECTIONS_ACTIVE, t, l, ListenerRuntime::activeFlows));
+        }
         m.add(counter(MetricName.CONNECTIONS_REJECTED, t.and("reason", "limit"), l, ListenerRuntime::rejectedLimitTotal));
         m.add(counter(MetricName.CONNECTIONS_REJECTED, t.and("reason", "no_backend"), l,
             ListenerRuntime::rejectedNoBackendTotal));
@@ -85,6 +87,7 @@ public final class NodeMetrics {
         m.add(counter(MetricName.FLOWS, t.and("event", "rehashed_backend_removed"), pc, x -> x.rehashed("removed")));
         m.add(counter(MetricName.FLOWS, t.and("event", "rehashed_backend_down"), pc, x -> x.rehashed("down")));
         m.add(counter(MetricName.FLOWS, t.and("event", "table_full"), pc, x -> x.tableFull()));
+        m.add(gauge(MetricName.CONNECTIONS_ACTIVE, t, p, x -> x.activeFlows()));
         m.add(gauge(MetricName.FLOW_ENTRIES, t.and("table", "local"), p, x -> x.flowEntries()));
         m.add(gauge(MetricName.FLOW_ENTRIES, t.and("table", "replica"), p,
             x -> x.flows() == null ? 0 : x.flows().replica().size()));

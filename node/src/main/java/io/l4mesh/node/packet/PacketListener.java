@@ -198,6 +198,12 @@ public final class PacketListener implements ProxyListener {
         return steering;
     }
 
+    /** The flows this node carries for the VIP: its packet threads' flow-table entries. */
+    @Override
+    public long activeFlows() {
+        return flowEntries();
+    }
+
     /** Flow-table totals over the packet threads' tables (read from another thread: recent, not exact). */
     public long flowEntries() {
         long n = 0;

@@ -14,4 +14,12 @@ public interface ProxyListener {
     InetSocketAddress boundAddress();
 
     ListenerRuntime runtime();
+
+    /**
+     * The flows this listener carries now, whichever plane: open TCP connections or UDP sessions in proxy mode,
+     * this node's flow-table entries in packet mode (what every view of flows counts).
+     */
+    default long activeFlows() {
+        return runtime().activeFlows();
+    }
 }

@@ -235,6 +235,12 @@ class DsrTest {
             String metrics = NetNamespace.call(n, () -> httpGet("127.0.0.1", 19990, "/metrics"));
             assertTrue(metrics.matches("(?s).*l4mesh_packets_total\\{listener=\"vip\",node=\"pn\","
                 + "result=\"forwarded\"} [1-9].*"), "forwarded packets counted");
+            String flows = NetNamespace.call(n, () -> httpGet("127.0.0.1", 19990, "/flows"));
+            assertTrue(flows.replaceAll("\\s", "")
+                    .matches("(?s).*\\{\"flows\":[1-9][0-9]*,\"listeners\":\\{\"vip\":[1-9].*"),
+                "a packet-mode flow is counted where operators look (/flows, /status): " + flows);
+            assertTrue(metrics.matches("(?s).*l4mesh_connections_active\\{listener=\"vip\",node=\"pn\"} [1-9].*"),
+                "and in the active-connections gauge");
             if (bulk > 0 && fabricMtu <= 1500) {
                 assertTrue(metrics.matches("(?s).*l4mesh_packets_total\\{listener=\"vip\",node=\"pn\","
                     + "result=\"icmp_sent\"} [1-9].*"), "packet too big sent: " + metrics.lines()

@@ -95,7 +95,7 @@ class TcpProxyTest {
         Await.until(Duration.ofSeconds(5), "connection closed", () -> activeFlows(node) == 0);
     }
 
-    private static int activeFlows(Node node) {
+    private static long activeFlows(Node node) {
         try {
             return listener(node).active();
         } catch (Exception e) {
