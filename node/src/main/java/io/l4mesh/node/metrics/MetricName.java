@@ -57,6 +57,8 @@ public enum MetricName {
     FLOW_SYNC_DROPPED("l4mesh.flowsync.dropped", Kind.COUNTER,
         "Flow-sync messages or entries dropped, by reason (auth, malformed, stale, unknown_listener, full, "
             + "outbox_full; fault: lost on purpose by fault injection)"),
+    VIP_ANNOUNCED("l4mesh.vip.announced", Kind.GAUGE,
+        "1 while this node routes a packet-mode listener's VIP to itself (its BGP speaker announces it), by listener"),
     FLOW_SYNC_SNAPSHOTS("l4mesh.flowsync.snapshots", Kind.COUNTER, "Flow snapshots, by result (served, pulled, failed)"),
     FLOW_SYNC_LAG("l4mesh.flowsync.lag", Kind.TIMER,
         "Replication lag: a flow's creation on a peer to its insertion here"),

@@ -88,6 +88,7 @@ public final class NodeMetrics {
         m.add(counter(MetricName.FLOWS, t.and("event", "rehashed_backend_down"), pc, x -> x.rehashed("down")));
         m.add(counter(MetricName.FLOWS, t.and("event", "table_full"), pc, x -> x.tableFull()));
         m.add(gauge(MetricName.CONNECTIONS_ACTIVE, t, p, x -> x.activeFlows()));
+        m.add(gauge(MetricName.VIP_ANNOUNCED, t, p, x -> x.announced() ? 1 : 0));
         m.add(gauge(MetricName.FLOW_ENTRIES, t.and("table", "local"), p, x -> x.flowEntries()));
         m.add(gauge(MetricName.FLOW_ENTRIES, t.and("table", "replica"), p,
             x -> x.flows() == null ? 0 : x.flows().replica().size()));

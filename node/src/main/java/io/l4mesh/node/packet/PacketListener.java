@@ -198,6 +198,11 @@ public final class PacketListener implements ProxyListener {
         return steering;
     }
 
+    /** Whether the VIP is routed here now (so announced by the node's BGP speaker). */
+    public boolean announced() {
+        return announced;
+    }
+
     /** The flows this node carries for the VIP: its packet threads' flow-table entries. */
     @Override
     public long activeFlows() {

@@ -1,6 +1,5 @@
 package io.l4mesh.node.metrics;
 
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -16,7 +15,7 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
-/** Dashboards use only the stable metric names of {@link MetricName}. */
+/** Dashboards, alert rules and their tests use only the stable metric names of {@link MetricName}. */
 class DashboardNamesTest {
     private static final Pattern NAME = Pattern.compile("\\bl4mesh_[a-z0-9_]+");
 
@@ -25,9 +24,10 @@ class DashboardNamesTest {
         Path dir = Path.of("..", "dashboards");
         List<Path> files;
         try (Stream<Path> s = Files.list(dir)) {
-            files = s.filter(p -> p.toString().endsWith(".json")).toList();
+            files = s.filter(p -> p.toString().endsWith(".json") || p.toString().endsWith(".yml")).toList();
         }
-        assertFalse(files.isEmpty(), "dashboards/ has Grafana JSON files");
+        assertTrue(files.stream().anyMatch(p -> p.toString().endsWith(".json")), "dashboards/ has Grafana JSON files");
+        assertTrue(files.stream().anyMatch(p -> p.toString().endsWith("l4mesh-alerts.yml")), "and the alert rules");
         Set<String> known = Arrays.stream(MetricName.values()).map(MetricName::prometheusName)
             .collect(Collectors.toSet());
         Set<String> unknown = new TreeSet<>();

@@ -241,6 +241,8 @@ class DsrTest {
                 "a packet-mode flow is counted where operators look (/flows, /status): " + flows);
             assertTrue(metrics.matches("(?s).*l4mesh_connections_active\\{listener=\"vip\",node=\"pn\"} [1-9].*"),
                 "and in the active-connections gauge");
+            assertTrue(metrics.matches("(?s).*l4mesh_vip_announced\\{listener=\"vip\",node=\"pn\"} 1\\.0.*"),
+                "the VIP is announced");
             if (bulk > 0 && fabricMtu <= 1500) {
                 assertTrue(metrics.matches("(?s).*l4mesh_packets_total\\{listener=\"vip\",node=\"pn\","
                     + "result=\"icmp_sent\"} [1-9].*"), "packet too big sent: " + metrics.lines()
