@@ -44,13 +44,29 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--gossip-port", defaultValue = "7946", description = "First node's gossip port (default 7946).")
     int gossipPort;
 
+    @Option(names = "--prometheus", description = "Also start Prometheus (Debian package prometheus) scraping the "
+        + "nodes, with the shipped alert rules (dashboards/l4mesh-alerts.yml).")
+    boolean prometheus;
+
+    @Option(names = "--prometheus-port", defaultValue = "9099",
+        description = "Prometheus' port with --prometheus (default 9099; its own default, 9090, is node-1's admin).")
+    int prometheusPort;
+
     private final List<Process> children = new ArrayList<>();
+    private Path prometheusRules;
 
     @Override
     public Integer call() throws Exception {
         if (nodes < 1 || nodes > 5) {
             System.err.println("l4mesh demo: --nodes must be 1 to 5");
             return L4meshCli.EXIT_USAGE;
+        }
+        if (prometheus) {
+            String missing = prometheusMissing();
+            if (missing != null) {
+                System.err.println("l4mesh demo: " + missing);
+                return L4meshCli.EXIT_FAILURE;
+            }
         }
         Path dir = Files.createTempDirectory("l4mesh-demo");
         boolean aliases = canBind("127.0.0.11") && canBind("127.0.0.12") && canBind("127.0.0." + (10 + nodes));
@@ -80,7 +96,25 @@ public final class DemoCommand implements Callable<Integer> {
                     return L4meshCli.EXIT_FAILURE;
                 }
             }
+            if (prometheus) {
+                Files.writeString(dir.resolve("prometheus.yml"), prometheusConfig());
+                Process prom = new ProcessBuilder("prometheus", "--config.file=" + dir.resolve("prometheus.yml"),
+                    "--storage.tsdb.path=" + dir.resolve("prometheus-data"),
+                    "--web.listen-address=127.0.0.1:" + prometheusPort).redirectErrorStream(true)
+                    .redirectOutput(dir.resolve("prometheus.log").toFile()).start();
+                children.add(prom);
+                if (!awaitPort("127.0.0.1", prometheusPort, 30, stop)) {
+                    System.err.println("l4mesh demo: Prometheus did not start; its log: " + dir.resolve("prometheus.log")
+                        + " (port in use? see --prometheus-port)");
+                    return L4meshCli.EXIT_FAILURE;
+                }
+            }
             printGuide(dir, aliases);
+            if (prometheus) {
+                System.out.println("Prometheus: http://127.0.0.1:" + prometheusPort + " (scraping every node's /metrics "
+                    + "every 5 s, rules " + prometheusRules + "; for Grafana, add it as a Prometheus datasource and import "
+                    + "dashboards/*.json)");
+            }
             stop.await();
             System.out.println("\nl4mesh demo: stopping " + children.size() + " processes");
             return 0;
@@ -90,6 +124,43 @@ public final class DemoCommand implements Callable<Integer> {
                 walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
         }
+    }
+
+    /** Why --prometheus cannot run here (no binary, no shipped rules), or null; also finds the rules. */
+    private String prometheusMissing() {
+        boolean found = false;
+        for (String d : System.getenv().getOrDefault("PATH", "").split(":")) {
+            found |= !d.isEmpty() && Files.isExecutable(Path.of(d, "prometheus"));
+        }
+        if (!found) {
+            return "--prometheus needs the prometheus binary on PATH (Debian: apt-get install prometheus)";
+        }
+        String home = System.getProperty("l4mesh.home");
+        for (Path dashboards : List.of(Path.of(home == null ? "." : home, "dashboards"), Path.of("dashboards"),
+            Path.of("..", "dashboards"))) {
+            if (Files.isRegularFile(dashboards.resolve("l4mesh-alerts.yml"))) {
+                prometheusRules = dashboards.resolve("l4mesh-alerts.yml").toAbsolutePath().normalize();
+                return null;
+            }
+        }
+        return "--prometheus cannot find dashboards/l4mesh-alerts.yml (run it from the l4mesh checkout)";
+    }
+
+    /** dashboards/prometheus.yml with this demo's admin ports. */
+    private String prometheusConfig() {
+        StringBuilder targets = new StringBuilder();
+        for (int i = 0; i < nodes; i++) {
+            targets.append(i == 0 ? "" : ", ").append("\"127.0.0.1:").append(adminPort + i).append('"');
+        }
+        return """
+            global: {scrape_interval: 5s, evaluation_interval: 5s}
+            rule_files: ["%s"]
+            scrape_configs:
+              - job_name: l4mesh
+                metrics_path: /metrics
+                static_configs:
+                  - targets: [%s]
+            """.formatted(prometheusRules, targets);
     }
 
     private String nodeHost(int i, boolean aliases) {
