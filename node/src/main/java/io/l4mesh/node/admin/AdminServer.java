@@ -75,6 +75,9 @@ public final class AdminServer implements AutoCloseable {
         this.node = node;
         this.bind = bind;
         this.loop = Transport.select(io.l4mesh.node.config.TransportKind.NIO).newGroup(1, "l4mesh-admin");
+        for (String klass : List.of("2xx", "4xx", "5xx")) {   // every class exported from the start, at 0
+            node.metrics().counter(MetricName.ADMIN_REQUESTS, "status", klass);
+        }
     }
 
     /** Binds the API; throws when the address is taken. */

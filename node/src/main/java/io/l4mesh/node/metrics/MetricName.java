@@ -115,7 +115,7 @@ public enum MetricName {
 
     /** Registered only for packet-mode listeners. */
     public boolean packetOnly() {
-        return this == PACKETS || name.startsWith("l4mesh.flow.") || this == FLOWS;
+        return this == PACKETS || name.startsWith("l4mesh.flow.") || this == FLOWS || this == VIP_ANNOUNCED;
     }
 
     /** The name as it appears on {@code /metrics}. */

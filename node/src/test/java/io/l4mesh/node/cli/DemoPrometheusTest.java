@@ -116,7 +116,8 @@ class DemoPrometheusTest {
                         return false;
                     }
                 }
-                return query(prom, "l4mesh:connection_errors:ratio_rate5m{listener=\"tcp-demo\"}").size() == 1;
+                // NaN (0/0) until two scrapes have seen the counter move; NaN >= 0 is false
+                return query(prom, "l4mesh:connection_errors:ratio_rate5m{listener=\"tcp-demo\"} >= 0").size() == 1;
             });
             assertEquals("0", query(prom, "l4mesh:connection_errors:ratio_rate5m{listener=\"tcp-demo\"}")
                 .path(0).path("value").path(1).asText(), "no failed connections");
@@ -124,6 +125,29 @@ class DemoPrometheusTest {
                 .path(1).asText(), "every backend healthy");
             assertEquals(3, query(prom, "l4mesh_mesh_fingerprint_agreement{pool=\"demo\"} == 1").size(),
                 "three nodes agree on the table");
+
+            // every panel of the dashboards: valid PromQL; those of proxy mode and the mesh return data here
+            List<String> failed = new ArrayList<>();
+            List<String> empty = new ArrayList<>();
+            int panels = 0;
+            for (String file : List.of("l4mesh-proxy.json", "l4mesh-mesh.json", "l4mesh-flows.json")) {
+                JsonNode dash = JSON.readTree(Path.of("..", "dashboards", file).toFile());
+                for (JsonNode panel : dash.path("panels")) {
+                    for (JsonNode t : panel.path("targets")) {
+                        panels++;
+                        String expr = t.path("expr").asText().replace("$node", ".*");
+                        JsonNode r = api(prom, "/api/v1/query?query=" + URLEncoder.encode(expr, StandardCharsets.UTF_8));
+                        if (!r.path("status").asText().equals("success")) {
+                            failed.add(file + " '" + panel.path("title").asText() + "': " + r.path("error").asText());
+                        } else if (!file.equals("l4mesh-flows.json") && r.path("data").path("result").isEmpty()) {
+                            empty.add(file + " '" + panel.path("title").asText() + "': " + expr);
+                        }
+                    }
+                }
+            }
+            assertTrue(panels > 30, "the dashboards' queries: " + panels);
+            assertTrue(failed.isEmpty(), "queries Prometheus refuses: " + failed);
+            assertTrue(empty.isEmpty(), "proxy and mesh panels without data under traffic: " + empty);
 
             // kill backend-1: the mesh marks it down, and the alert goes pending (its for: 1m then fires)
             ProcessHandle backend1 = demo.process().children()

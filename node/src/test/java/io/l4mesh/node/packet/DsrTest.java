@@ -195,10 +195,12 @@ class DsrTest {
 
             // The service listens on every address: health probes reach it on 198.18.20.2, clients on the VIP.
             AtomicReference<String> served = new AtomicReference<>();
+            java.util.concurrent.CountDownLatch listening = new java.util.concurrent.CountDownLatch(1);
             Thread backend = Thread.ofPlatform().daemon().start(() -> {
                 try {
                     NetNamespace.call(b, () -> {
                         try (ServerSocket server = new ServerSocket(PORT, 50)) {
+                            listening.countDown();
                             while (served.get() == null) {
                                 try (Socket s = server.accept()) {
                                     String from = s.getInetAddress().getHostAddress();
@@ -220,6 +222,8 @@ class DsrTest {
                 }
             });
             String payload = bulk > 0 ? "x".repeat(bulk) : "hello";
+            // a SYN before the service listens is answered with a reset: the client would see "refused"
+            assertTrue(listening.await(10, TimeUnit.SECONDS), "the backend service listens: " + served.get());
             String reply = NetNamespace.call(c, () -> {
                 try (Socket s = new Socket()) {
                     s.setSoTimeout(10_000);

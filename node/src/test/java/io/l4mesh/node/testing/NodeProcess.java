@@ -107,7 +107,16 @@ public final class NodeProcess implements AutoCloseable {
 
     @Override
     public void close() {
-        // Children first (the demo's nodes and backends), by their PIDs, so none is orphaned.
+        // A test that failed half-way: ask first (SIGTERM), so the process stops its children and removes its files.
+        if (process.isAlive()) {
+            process.destroy();
+            try {
+                process.waitFor(20, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        // Then children (the demo's nodes and backends), by their PIDs, so none is orphaned.
         process.descendants().forEach(ProcessHandle::destroyForcibly);
         if (process.isAlive()) {
             process.destroyForcibly();
