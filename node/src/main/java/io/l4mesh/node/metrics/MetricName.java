@@ -28,6 +28,8 @@ public enum MetricName {
         "Open flows on a backend, by pool and backend"),
     BACKEND_CONNECT_FAILURES("l4mesh.backend.connect.failures", Kind.COUNTER,
         "Failed or timed-out connects to a backend, by pool and backend"),
+    BACKEND_CONNECT_TIME("l4mesh.backend.connect.time", Kind.TIMER,
+        "Proxy mode: time from connect start to the backend's accept, a histogram by pool and backend"),
     BACKEND_UP("l4mesh.backend.up", Kind.GAUGE, "1 when the backend's health is up, by pool and backend"),
     BACKEND_ELIGIBLE("l4mesh.backend.eligible", Kind.GAUGE,
         "1 when the backend takes new flows (up, not draining, weight > 0), by pool and backend"),
@@ -116,6 +118,16 @@ public enum MetricName {
     /** Registered only for packet-mode listeners. */
     public boolean packetOnly() {
         return this == PACKETS || name.startsWith("l4mesh.flow.") || this == FLOWS || this == VIP_ANNOUNCED;
+    }
+
+    /**
+     * Every series name this metric exports: the name itself, and for a timer its histogram or summary parts
+     * ({@code _bucket}, {@code _count}, {@code _sum}, {@code _max}).
+     */
+    public java.util.List<String> prometheusSeries() {
+        String n = prometheusName();
+        return kind == Kind.TIMER ? java.util.List.of(n, n + "_bucket", n + "_count", n + "_sum", n + "_max")
+            : java.util.List.of(n);
     }
 
     /** The name as it appears on {@code /metrics}. */

@@ -24,6 +24,11 @@ import java.util.function.ToDoubleFunction;
  * <p>Threading: bind/unbind are called by the control thread; scrapes by the admin loop.
  */
 public final class NodeMetrics {
+    /** Fixed histogram buckets for connect times (summable across nodes, unlike client-side percentiles). */
+    private static final java.time.Duration[] CONNECT_BUCKETS = java.util.stream.Stream.of(
+        100_000L, 250_000L, 500_000L, 1_000_000L, 2_500_000L, 5_000_000L, 10_000_000L, 25_000_000L, 50_000_000L,
+        100_000_000L, 250_000_000L, 500_000_000L, 1_000_000_000L, 2_500_000_000L, 5_000_000_000L)
+        .map(java.time.Duration::ofNanos).toArray(java.time.Duration[]::new);
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final Map<Object, List<Meter>> bound = new ConcurrentHashMap<>();
 
@@ -145,6 +150,11 @@ public final class NodeMetrics {
         m.add(counter(MetricName.BACKEND_CONNECTIONS, t, b, BackendRuntime::totalFlows));
         m.add(gauge(MetricName.BACKEND_CONNECTIONS_ACTIVE, t, b, BackendRuntime::activeFlows));
         m.add(counter(MetricName.BACKEND_CONNECT_FAILURES, t, b, BackendRuntime::totalConnectFailures));
+        io.micrometer.core.instrument.Timer connect = io.micrometer.core.instrument.Timer
+            .builder(MetricName.BACKEND_CONNECT_TIME.metric()).description(MetricName.BACKEND_CONNECT_TIME.description())
+            .tags(t).serviceLevelObjectives(CONNECT_BUCKETS).register(registry);
+        b.connectTimes(nanos -> connect.record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS));
+        m.add(connect);
         m.add(gauge(MetricName.BACKEND_UP, t, b, x -> x.health() == Health.UP ? 1 : 0));
         m.add(gauge(MetricName.BACKEND_ELIGIBLE, t, b, x -> x.eligible() ? 1 : 0));
         m.add(gauge(MetricName.BACKEND_WEIGHT, t, b, BackendRuntime::weight));

@@ -58,6 +58,7 @@ final class TcpProxyConnection {
     private long sourceHash;
     private long ticket;
     private int attempts;
+    private long connectStartNanos;
     private boolean admitted;
     private boolean closing;
     /**
@@ -112,6 +113,7 @@ final class TcpProxyConnection {
         tried[attempts++] = b;
         chosen = b;
         int timeoutMs = (int) Math.min(Integer.MAX_VALUE, settings.connectTimeout().toMillis());
+        connectStartNanos = System.nanoTime();
         connector.connect(client.eventLoop(), b.socketAddress(), backendSide, timeoutMs)
             .addListener((ChannelFutureListener) this::connected);
     }
@@ -131,7 +133,7 @@ final class TcpProxyConnection {
             return;
         }
         backend = f.channel();
-        b.recordConnectSuccess();
+        b.recordConnectSuccess(System.nanoTime() - connectStartNanos);
         b.recordFlow();
         if (!client.isActive()) {
             reset(backend);   // the client is gone (reset or error) before its backend was up: abort, like it did

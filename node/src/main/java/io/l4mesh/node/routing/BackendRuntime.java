@@ -36,6 +36,8 @@ public final class BackendRuntime {
     private volatile String healthReason = "initial";
     private volatile Health localHealth = Health.UP;
     private volatile String localReason = "initial";
+    /** Where connect times go (a histogram once metrics are bound; nothing before). */
+    private volatile java.util.function.LongConsumer connectTimes = nanos -> { };
     /** Control thread only. */
     final FlapDamper damper = new FlapDamper();
 
@@ -215,6 +217,17 @@ public final class BackendRuntime {
     public int recordConnectFailure() {
         connectFailures.increment();
         return consecutiveConnectFailures.incrementAndGet();
+    }
+
+    /** Sends this backend's connect times (nanoseconds) to {@code sink}. Control thread. */
+    public void connectTimes(java.util.function.LongConsumer sink) {
+        this.connectTimes = sink;
+    }
+
+    /** A connect succeeded after {@code nanos}: recorded, and the passive failure streak ends. */
+    public void recordConnectSuccess(long nanos) {
+        connectTimes.accept(nanos);
+        recordConnectSuccess();
     }
 
     /** A connect succeeded: the passive failure streak ends. */

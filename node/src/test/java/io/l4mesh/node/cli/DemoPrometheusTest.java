@@ -121,6 +121,10 @@ class DemoPrometheusTest {
             });
             assertEquals("0", query(prom, "l4mesh:connection_errors:ratio_rate5m{listener=\"tcp-demo\"}")
                 .path(0).path("value").path(1).asText(), "no failed connections");
+            assertEquals(1, query(prom, "sum(l4mesh_backend_connect_time_seconds_count) > 0").size(),
+                "connect times land in the histogram");
+            assertEquals(1, query(prom, "histogram_quantile(0.99, sum by (le) "
+                + "(rate(l4mesh_backend_connect_time_seconds_bucket[5m]))) < 1").size(), "p99 connect time on loopback");
             assertEquals("1", query(prom, "l4mesh:pool_healthy:fraction{pool=\"demo\"}").path(0).path("value")
                 .path(1).asText(), "every backend healthy");
             assertEquals(3, query(prom, "l4mesh_mesh_fingerprint_agreement{pool=\"demo\"} == 1").size(),

@@ -28,7 +28,7 @@ class DashboardNamesTest {
         }
         assertTrue(files.stream().anyMatch(p -> p.toString().endsWith(".json")), "dashboards/ has Grafana JSON files");
         assertTrue(files.stream().anyMatch(p -> p.toString().endsWith("l4mesh-alerts.yml")), "and the alert rules");
-        Set<String> known = Arrays.stream(MetricName.values()).map(MetricName::prometheusName)
+        Set<String> known = Arrays.stream(MetricName.values()).flatMap(n -> n.prometheusSeries().stream())
             .collect(Collectors.toSet());
         Set<String> unknown = new TreeSet<>();
         for (Path f : files) {
