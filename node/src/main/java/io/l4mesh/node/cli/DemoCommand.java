@@ -128,11 +128,7 @@ public final class DemoCommand implements Callable<Integer> {
 
     /** Why --prometheus cannot run here (no binary, no shipped rules), or null; also finds the rules. */
     private String prometheusMissing() {
-        boolean found = false;
-        for (String d : System.getenv().getOrDefault("PATH", "").split(":")) {
-            found |= !d.isEmpty() && Files.isExecutable(Path.of(d, "prometheus"));
-        }
-        if (!found) {
+        if (!L4meshCli.onPath("prometheus")) {
             return "--prometheus needs the prometheus binary on PATH (Debian: apt-get install prometheus)";
         }
         String home = System.getProperty("l4mesh.home");

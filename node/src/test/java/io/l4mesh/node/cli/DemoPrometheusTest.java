@@ -66,11 +66,7 @@ class DemoPrometheusTest {
 
     @Test
     void prometheusScrapesTheDemoAndEvaluatesTheShippedRules() throws Exception {
-        boolean installed = false;
-        for (String d : System.getenv().getOrDefault("PATH", "").split(":")) {
-            installed |= !d.isEmpty() && Files.isExecutable(Path.of(d, "prometheus"));
-        }
-        assumeTrue(installed, "prometheus is not installed (Debian package prometheus); .ci/run installs it");
+        assumeTrue(L4meshCli.onPath("prometheus"), "prometheus is not installed (Debian package prometheus); .ci/run installs it");
         int port = MeshNodes.freePorts(3);
         int admin = MeshNodes.freePorts(3);
         int gossip = MeshNodes.freePorts(3);

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,11 +34,7 @@ class AlertRulesTest {
     }
 
     private static void assumePromtool() {
-        boolean found = false;
-        for (String d : System.getenv().getOrDefault("PATH", "").split(":")) {
-            found |= !d.isEmpty() && Files.isExecutable(Path.of(d, "promtool"));
-        }
-        assumeTrue(found, "promtool is not installed (Debian package prometheus); .ci/run installs it");
+        assumeTrue(io.l4mesh.node.cli.L4meshCli.onPath("promtool"), "promtool is not installed (Debian package prometheus); .ci/run installs it");
     }
 
     @Test
