@@ -112,7 +112,8 @@ public final class HealthChecker implements AutoCloseable {
             schedule(pool, backend, hc.interval().toMillis());
             return;
         }
-        Exchange exchange = hc.expect() == null ? null : new Exchange(pool, backend, hc);
+        long started = System.nanoTime();
+        Exchange exchange = hc.expect() == null ? null : new Exchange(pool, backend, hc, started);
         Bootstrap b = new Bootstrap()
             .group(loop)
             .channel(transport.socketChannel())
@@ -135,7 +136,7 @@ public final class HealthChecker implements AutoCloseable {
         }
         b.connect(target).addListener((ChannelFutureListener) f -> {
             if (exchange == null || !f.isSuccess()) {
-                done(pool, backend, f);
+                done(pool, backend, f, started);
             }   // else the exchange reports when the answer comes, or does not
         });
         schedule(pool, backend, hc.interval().toMillis());
@@ -150,13 +151,15 @@ public final class HealthChecker implements AutoCloseable {
         private final PoolRuntime pool;
         private final BackendRuntime backend;
         private final HealthCheckConfig hc;
+        private final long started;
         private final StringBuilder answer = new StringBuilder();
         private boolean reported;
 
-        Exchange(PoolRuntime pool, BackendRuntime backend, HealthCheckConfig hc) {
+        Exchange(PoolRuntime pool, BackendRuntime backend, HealthCheckConfig hc, long started) {
             this.pool = pool;
             this.backend = backend;
             this.hc = hc;
+            this.started = started;
         }
 
         @Override
@@ -200,14 +203,18 @@ public final class HealthChecker implements AutoCloseable {
             }
             reported = true;
             ctx.close();
+            if (ok) {
+                backend.record(BackendRuntime.Latency.PROBE, System.nanoTime() - started);
+            }
             control.execute(() -> pool.onProbe(backend.id(), ok, detail));
         }
     }
 
-    private void done(PoolRuntime pool, BackendRuntime backend, ChannelFuture f) {
+    private void done(PoolRuntime pool, BackendRuntime backend, ChannelFuture f, long started) {
         boolean ok = f.isSuccess();
         String detail = ok ? "connected" : f.cause() == null ? "failed" : f.cause().getClass().getSimpleName();
         if (ok) {
+            backend.record(BackendRuntime.Latency.PROBE, System.nanoTime() - started);
             f.channel().close();
         }
         control.execute(() -> pool.onProbe(backend.id(), ok, detail));

@@ -76,7 +76,8 @@ public final class Mesh implements AutoCloseable {
     private final LongAdder applyFailures = new LongAdder();
     private volatile String syncAddress = "";
     private long pendingSinceNanos = -1;
-    private volatile double convergenceSeconds = Double.NaN;
+    /** Where convergence times go (nanoseconds from a local change until every member has it). */
+    private volatile java.util.function.LongConsumer convergenceTimes = nanos -> { };
 
     /**
      * Loads the saved ledger (or seeds one from the config's pools) and applies it. Control thread. Call
@@ -514,9 +515,10 @@ public final class Mesh implements AutoCloseable {
                 return;
             }
         }
-        convergenceSeconds = (System.nanoTime() - pendingSinceNanos) / 1e9;
+        long nanos = System.nanoTime() - pendingSinceNanos;
         pendingSinceNanos = -1;
-        Log.debug(LOG, "mesh.converged", "seconds", convergenceSeconds);
+        convergenceTimes.accept(nanos);
+        Log.debug(LOG, "mesh.converged", "seconds", nanos / 1e9);
     }
 
     /** One row per live member, this one included, from what each published. Any thread. */
@@ -582,9 +584,12 @@ public final class Mesh implements AutoCloseable {
         return ledger.size();
     }
 
-    /** Seconds from the last local change until every member published the same ledger digest (NaN: none yet). */
-    public double convergenceSeconds() {
-        return convergenceSeconds;
+    /**
+     * Sends each convergence time to {@code sink}: nanoseconds from a pool change made here until every member
+     * published the same ledger digest. A change made before the previous one converged restarts the clock.
+     */
+    public void convergenceTimes(java.util.function.LongConsumer sink) {
+        this.convergenceTimes = sink;
     }
 
     /** 1 when every member that published reports the same fingerprint as this node for {@code pool}, else 0. */

@@ -24,8 +24,11 @@ import java.util.function.ToDoubleFunction;
  * <p>Threading: bind/unbind are called by the control thread; scrapes by the admin loop.
  */
 public final class NodeMetrics {
-    /** Fixed histogram buckets for connect times (summable across nodes, unlike client-side percentiles). */
-    private static final java.time.Duration[] CONNECT_BUCKETS = java.util.stream.Stream.of(
+    /**
+     * Fixed histogram buckets, 0.1 ms to 5 s, for every latency (summable across nodes and comparable between
+     * histograms, unlike client-side percentiles).
+     */
+    private static final java.time.Duration[] LATENCY_BUCKETS = java.util.stream.Stream.of(
         100_000L, 250_000L, 500_000L, 1_000_000L, 2_500_000L, 5_000_000L, 10_000_000L, 25_000_000L, 50_000_000L,
         100_000_000L, 250_000_000L, 500_000_000L, 1_000_000_000L, 2_500_000_000L, 5_000_000_000L)
         .map(java.time.Duration::ofNanos).toArray(java.time.Duration[]::new);
@@ -58,6 +61,9 @@ public final class NodeMetrics {
             ListenerRuntime::rejectedNoBackendTotal));
         m.add(counter(MetricName.CONNECTIONS_REJECTED, t.and("reason", "connect_failed"), l,
             ListenerRuntime::rejectedConnectFailedTotal));
+        if (l.config().protocol() == io.l4mesh.node.config.Protocol.TCP && l.config().packet() == null) {
+            m.add(counter(MetricName.CONNECTIONS_RETRIED, t, l, ListenerRuntime::retriedTotal));
+        }
         m.add(counter(MetricName.IDLE_TIMEOUTS, t, l, ListenerRuntime::idleTimeoutsTotal));
         m.add(counter(MetricName.RESETS, t, l, ListenerRuntime::resetsTotal));
         m.add(counter(MetricName.BYTES, t.and("direction", "in"), l, ListenerRuntime::bytesInTotal));
@@ -124,9 +130,7 @@ public final class NodeMetrics {
         m.add(counter(MetricName.FLOW_SYNC_SNAPSHOTS, Tags.of("result", "served"), s, x -> x.snapshotsServed()));
         m.add(counter(MetricName.FLOW_SYNC_SNAPSHOTS, Tags.of("result", "pulled"), s, x -> x.snapshotsPulled()));
         m.add(counter(MetricName.FLOW_SYNC_SNAPSHOTS, Tags.of("result", "failed"), s, x -> x.snapshotsFailed()));
-        io.micrometer.core.instrument.Timer lag = io.micrometer.core.instrument.Timer
-            .builder(MetricName.FLOW_SYNC_LAG.metric()).description(MetricName.FLOW_SYNC_LAG.description())
-            .publishPercentiles(0.5, 0.99).register(registry);
+        io.micrometer.core.instrument.Timer lag = histogram(MetricName.FLOW_SYNC_LAG, Tags.empty());
         s.lagRecorder(us -> lag.record(us, java.util.concurrent.TimeUnit.MICROSECONDS));
         m.add(lag);
         replace(fs, m);
@@ -150,11 +154,9 @@ public final class NodeMetrics {
         m.add(counter(MetricName.BACKEND_CONNECTIONS, t, b, BackendRuntime::totalFlows));
         m.add(gauge(MetricName.BACKEND_CONNECTIONS_ACTIVE, t, b, BackendRuntime::activeFlows));
         m.add(counter(MetricName.BACKEND_CONNECT_FAILURES, t, b, BackendRuntime::totalConnectFailures));
-        io.micrometer.core.instrument.Timer connect = io.micrometer.core.instrument.Timer
-            .builder(MetricName.BACKEND_CONNECT_TIME.metric()).description(MetricName.BACKEND_CONNECT_TIME.description())
-            .tags(t).serviceLevelObjectives(CONNECT_BUCKETS).register(registry);
-        b.connectTimes(nanos -> connect.record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS));
-        m.add(connect);
+        m.add(latency(b, BackendRuntime.Latency.CONNECT, MetricName.BACKEND_CONNECT_TIME, t));
+        m.add(latency(b, BackendRuntime.Latency.FIRST_BYTE, MetricName.BACKEND_FIRST_BYTE_TIME, t));
+        m.add(latency(b, BackendRuntime.Latency.PROBE, MetricName.HEALTH_PROBE_TIME, t));
         m.add(gauge(MetricName.BACKEND_UP, t, b, x -> x.health() == Health.UP ? 1 : 0));
         m.add(gauge(MetricName.BACKEND_ELIGIBLE, t, b, x -> x.eligible() ? 1 : 0));
         m.add(gauge(MetricName.BACKEND_WEIGHT, t, b, BackendRuntime::weight));
@@ -182,7 +184,9 @@ public final class NodeMetrics {
         m.add(counter(MetricName.MESH_APPLY_FAILURES, none, mesh, io.l4mesh.node.mesh.Mesh::applyFailuresTotal));
         m.add(gauge(MetricName.MESH_DIVERGENT, none, mesh, x -> x.divergence().size()));
         m.add(gauge(MetricName.MESH_LEDGER_ENTRIES, none, mesh, io.l4mesh.node.mesh.Mesh::ledgerSize));
-        m.add(gauge(MetricName.MESH_CONVERGENCE, none, mesh, io.l4mesh.node.mesh.Mesh::convergenceSeconds));
+        io.micrometer.core.instrument.Timer convergence = histogram(MetricName.MESH_CONVERGENCE, none);
+        mesh.convergenceTimes(nanos -> convergence.record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS));
+        m.add(convergence);
         m.add(counter(MetricName.MESH_DEPARTURES, Tags.of("kind", "left"), mesh,
             io.l4mesh.node.mesh.Mesh::leftTotal));
         m.add(counter(MetricName.MESH_DEPARTURES, Tags.of("kind", "removed"), mesh,
@@ -204,6 +208,19 @@ public final class NodeMetrics {
     /** A plain counter owned by the registry (control-plane events, not the data path). */
     public Counter counter(MetricName name, String... tags) {
         return Counter.builder(name.metric()).description(name.description()).tags(tags).register(registry);
+    }
+
+    /** A histogram with the fixed latency buckets. */
+    private io.micrometer.core.instrument.Timer histogram(MetricName name, Tags tags) {
+        return io.micrometer.core.instrument.Timer.builder(name.metric()).description(name.description()).tags(tags)
+            .serviceLevelObjectives(LATENCY_BUCKETS).register(registry);
+    }
+
+    /** A backend's {@code kind} latencies into a histogram of {@code name}. */
+    private Meter latency(BackendRuntime b, BackendRuntime.Latency kind, MetricName name, Tags tags) {
+        io.micrometer.core.instrument.Timer h = histogram(name, tags);
+        b.latencies(kind, nanos -> h.record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS));
+        return h;
     }
 
     private void replace(Object owner, List<Meter> meters) {

@@ -25,6 +25,8 @@ public final class ListenerRuntime {
     final LongAdder rejectedLimit = new LongAdder();
     final LongAdder rejectedNoBackend = new LongAdder();
     final LongAdder rejectedConnectFailed = new LongAdder();
+    /** Connections a backend took only after the first one tried failed to connect. */
+    final LongAdder retried = new LongAdder();
     final LongAdder idleTimeouts = new LongAdder();
     final LongAdder resets = new LongAdder();
     final LongAdder bytesIn = new LongAdder();
@@ -114,6 +116,10 @@ public final class ListenerRuntime {
 
     public long rejectedConnectFailedTotal() {
         return rejectedConnectFailed.sum();
+    }
+
+    public long retriedTotal() {
+        return retried.sum();
     }
 
     public long idleTimeoutsTotal() {

@@ -59,6 +59,8 @@ final class TcpProxyConnection {
     private long ticket;
     private int attempts;
     private long connectStartNanos;
+    /** When the client's connection was accepted, until the backend's first byte is timed (then 0). */
+    private long acceptNanos;
     private boolean admitted;
     private boolean closing;
     /**
@@ -80,6 +82,7 @@ final class TcpProxyConnection {
 
     private void start(Channel clientChannel) {
         client = clientChannel;
+        acceptNanos = System.nanoTime();
         if (!listener.tryAcquire()) {
             reset(client);
             return;
@@ -135,6 +138,9 @@ final class TcpProxyConnection {
         backend = f.channel();
         b.recordConnectSuccess(System.nanoTime() - connectStartNanos);
         b.recordFlow();
+        if (attempts > 1) {
+            listener.retried.increment();
+        }
         if (!client.isActive()) {
             reset(backend);   // the client is gone (reset or error) before its backend was up: abort, like it did
             return;
@@ -182,6 +188,10 @@ final class TcpProxyConnection {
         }
         if (msg instanceof ByteBuf buf) {
             (fromClient ? listener.bytesIn : listener.bytesOut).add(buf.readableBytes());
+            if (!fromClient && acceptNanos != 0 && buf.isReadable() && chosen != null) {
+                chosen.record(BackendRuntime.Latency.FIRST_BYTE, System.nanoTime() - acceptNanos);
+                acceptNanos = 0;
+            }
         }
         to.write(msg, to.voidPromise());
     }

@@ -36,8 +36,9 @@ public final class BackendRuntime {
     private volatile String healthReason = "initial";
     private volatile Health localHealth = Health.UP;
     private volatile String localReason = "initial";
-    /** Where connect times go (a histogram once metrics are bound; nothing before). */
-    private volatile java.util.function.LongConsumer connectTimes = nanos -> { };
+    /** Where each kind of latency goes (a histogram once metrics are bound; nothing before), by ordinal. */
+    private final java.util.concurrent.atomic.AtomicReferenceArray<java.util.function.LongConsumer> latencies =
+        new java.util.concurrent.atomic.AtomicReferenceArray<>(Latency.values().length);
     /** Control thread only. */
     final FlapDamper damper = new FlapDamper();
 
@@ -219,14 +220,32 @@ public final class BackendRuntime {
         return consecutiveConnectFailures.incrementAndGet();
     }
 
-    /** Sends this backend's connect times (nanoseconds) to {@code sink}. Control thread. */
-    public void connectTimes(java.util.function.LongConsumer sink) {
-        this.connectTimes = sink;
+    /** The latencies measured for a backend. */
+    public enum Latency {
+        /** Proxy mode: connect start to the backend's accept. */
+        CONNECT,
+        /** Proxy mode: the client's connection accepted to the backend's first byte toward it. */
+        FIRST_BYTE,
+        /** A successful active health probe, from its start to its verdict (connect, or the expected answer). */
+        PROBE
+    }
+
+    /** Sends this backend's {@code kind} latencies (nanoseconds) to {@code sink}, or nowhere when null. Any thread. */
+    public void latencies(Latency kind, java.util.function.LongConsumer sink) {
+        latencies.set(kind.ordinal(), sink);
+    }
+
+    /** A latency of this backend: to its histogram, when one is bound. Any thread. */
+    public void record(Latency kind, long nanos) {
+        java.util.function.LongConsumer sink = latencies.get(kind.ordinal());
+        if (sink != null) {
+            sink.accept(nanos);
+        }
     }
 
     /** A connect succeeded after {@code nanos}: recorded, and the passive failure streak ends. */
     public void recordConnectSuccess(long nanos) {
-        connectTimes.accept(nanos);
+        record(Latency.CONNECT, nanos);
         recordConnectSuccess();
     }
 

@@ -258,5 +258,7 @@ class AdminApiTest {
             assertTrue(m.prometheusSeries().stream().anyMatch(n -> text.contains(n + "{")),
                 "missing " + m.prometheusName());
         }
+        assertEquals(List.of(), io.l4mesh.node.metrics.Exposition.labelProblems(text),
+            "every series carries the labels its metric declares");
     }
 }

@@ -10,6 +10,8 @@ import io.l4mesh.node.testing.Await;
 import io.l4mesh.node.testing.Clients;
 import io.l4mesh.node.testing.MeshNodes;
 import io.l4mesh.node.testing.NodeProcess;
+import io.l4mesh.node.testing.PrometheusApi;
+import io.l4mesh.node.metrics.DashboardQueries;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -31,25 +33,12 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * {@code l4mesh demo --prometheus} against a real Prometheus: it scrapes the three nodes, loads the shipped rules
- * without errors, the SLI and health queries return data under traffic, and a killed backend makes
- * {@code L4meshBackendDown} go pending.
+ * without errors, the SLIs and latency histograms return data under traffic, every dashboard panel that does not
+ * need packet mode has data, and a killed backend makes {@code L4meshBackendDown} go pending.
  */
 @Tag("slow")
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
 class DemoPrometheusTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-
-    private static JsonNode api(int port, String path) {
-        try {
-            HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
-            return JSON.readTree(r.body());
-        } catch (Exception e) {
-            return JSON.createObjectNode();
-        }
-    }
-
     private static String cmdline(long pid) {
         try {
             return new String(Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline")),
@@ -59,9 +48,14 @@ class DemoPrometheusTest {
         }
     }
 
-    private static JsonNode query(int port, String promql) {
-        return api(port, "/api/v1/query?query=" + URLEncoder.encode(promql, StandardCharsets.UTF_8))
-            .path("data").path("result");
+    /** How many rules dashboards/l4mesh-alerts.yml ships. */
+    private static int shippedRules() throws java.io.IOException {
+        int n = 0;
+        for (JsonNode g : new com.fasterxml.jackson.dataformat.yaml.YAMLMapper()
+            .readTree(DashboardQueries.dir().resolve("l4mesh-alerts.yml").toFile()).path("groups")) {
+            n += g.path("rules").size();
+        }
+        return n;
     }
 
     @Test
@@ -87,21 +81,17 @@ class DemoPrometheusTest {
             assertTrue(m.find(), out);
             InetSocketAddress node1 = new InetSocketAddress(m.group(1), Integer.parseInt(m.group(2)));
 
+            PrometheusApi api = new PrometheusApi(prom);
             Await.until(Duration.ofSeconds(60), "Prometheus scrapes three nodes",
-                () -> query(prom, "sum(up{job=\"l4mesh\"})").path(0).path("value").path(1).asText().equals("3"));
-            JsonNode groups = api(prom, "/api/v1/rules").path("data").path("groups");
-            List<String> bad = new ArrayList<>();
-            int rules = 0;
-            for (JsonNode g : groups) {
-                for (JsonNode r : g.path("rules")) {
-                    rules++;
-                    if (!r.path("health").asText().equals("ok") && !r.path("health").asText().equals("unknown")) {
-                        bad.add(r.path("name").asText() + ": " + r.path("lastError").asText());
-                    }
-                }
-            }
-            assertEquals(15, rules, "every shipped rule is loaded");
+                () -> api.value("sum(up{job=\"l4mesh\"})").equals("3"));
+            int[] rules = {0};
+            List<String> bad = api.badRules(rules);
+            assertEquals(shippedRules(), rules[0], "every shipped rule is loaded");
             assertTrue(bad.isEmpty(), "rules that fail to evaluate: " + bad);
+
+            // a pool change on node-1, for the control plane's convergence histogram
+            assertEquals(0, L4meshCli.commandLine().execute("backend", "weight", "demo", "127.0.0.1:" + (backends + 2),
+                "2", "--admin", "127.0.0.1:" + admin), "backend weight");
 
             // traffic until the SLI has data (two scrapes of a moving counter)
             Await.until(Duration.ofSeconds(60), "the connection SLI has data", () -> {
@@ -113,41 +103,30 @@ class DemoPrometheusTest {
                     }
                 }
                 // NaN (0/0) until two scrapes have seen the counter move; NaN >= 0 is false
-                return query(prom, "l4mesh:connection_errors:ratio_rate5m{listener=\"tcp-demo\"} >= 0").size() == 1;
+                return api.query("l4mesh:connection_errors:ratio_rate5m{listener=\"tcp-demo\"} >= 0").size() == 1;
             });
-            assertEquals("0", query(prom, "l4mesh:connection_errors:ratio_rate5m{listener=\"tcp-demo\"}")
-                .path(0).path("value").path(1).asText(), "no failed connections");
-            assertEquals(1, query(prom, "sum(l4mesh_backend_connect_time_seconds_count) > 0").size(),
-                "connect times land in the histogram");
-            assertEquals(1, query(prom, "histogram_quantile(0.99, sum by (le) "
-                + "(rate(l4mesh_backend_connect_time_seconds_bucket[5m]))) < 1").size(), "p99 connect time on loopback");
-            assertEquals("1", query(prom, "l4mesh:pool_healthy:fraction{pool=\"demo\"}").path(0).path("value")
-                .path(1).asText(), "every backend healthy");
-            assertEquals(3, query(prom, "l4mesh_mesh_fingerprint_agreement{pool=\"demo\"} == 1").size(),
+            assertEquals("0", api.value("l4mesh:connection_errors:ratio_rate5m{listener=\"tcp-demo\"}"),
+                "no failed connections");
+            assertEquals("0", api.value("l4mesh:connection_first_attempt_errors:ratio_rate5m{listener=\"tcp-demo\"}"),
+                "none needed a retry");
+            for (String h : List.of("l4mesh_backend_connect_time_seconds", "l4mesh_backend_first_byte_time_seconds",
+                "l4mesh_health_probe_time_seconds")) {
+                assertEquals(1, api.query("histogram_quantile(0.99, sum by (le) (rate(" + h + "_bucket[5m]))) < 1")
+                    .size(), h + ": the histogram has data, p99 under 1 s on loopback");
+            }
+            assertEquals(1, api.query("l4mesh:first_byte_seconds:p95_rate5m{pool=\"demo\"} < 0.02").size(),
+                "time to first byte p95 within the SLI's 20 ms on loopback");
+            Await.until(Duration.ofSeconds(30), "the pool change's convergence is scraped",
+                () -> api.query("sum(l4mesh_mesh_convergence_seconds_count) > 0").size() == 1);
+            assertEquals("1", api.value("l4mesh:pool_healthy:fraction{pool=\"demo\"}"), "every backend healthy");
+            assertEquals(3, api.query("l4mesh_mesh_fingerprint_agreement{pool=\"demo\"} == 1").size(),
                 "three nodes agree on the table");
 
-            // every panel of the dashboards: valid PromQL; those of proxy mode and the mesh return data here
-            List<String> failed = new ArrayList<>();
-            List<String> empty = new ArrayList<>();
-            int panels = 0;
-            for (String file : List.of("l4mesh-proxy.json", "l4mesh-mesh.json", "l4mesh-flows.json")) {
-                JsonNode dash = JSON.readTree(Path.of("..", "dashboards", file).toFile());
-                for (JsonNode panel : dash.path("panels")) {
-                    for (JsonNode t : panel.path("targets")) {
-                        panels++;
-                        String expr = t.path("expr").asText().replace("$node", ".*");
-                        JsonNode r = api(prom, "/api/v1/query?query=" + URLEncoder.encode(expr, StandardCharsets.UTF_8));
-                        if (!r.path("status").asText().equals("success")) {
-                            failed.add(file + " '" + panel.path("title").asText() + "': " + r.path("error").asText());
-                        } else if (!file.equals("l4mesh-flows.json") && r.path("data").path("result").isEmpty()) {
-                            empty.add(file + " '" + panel.path("title").asText() + "': " + expr);
-                        }
-                    }
-                }
-            }
-            assertTrue(panels > 30, "the dashboards' queries: " + panels);
-            assertTrue(failed.isEmpty(), "queries Prometheus refuses: " + failed);
-            assertTrue(empty.isEmpty(), "proxy and mesh panels without data under traffic: " + empty);
+            // every panel of the dashboards: valid PromQL; every one that does not need packet mode has data
+            PrometheusApi.Panels panels = api.panels(DashboardQueries.dir(), false);
+            assertTrue(panels.queries() > 60, "the dashboards' queries: " + panels.queries());
+            assertTrue(panels.refused().isEmpty(), "queries Prometheus refuses: " + panels.refused());
+            assertTrue(panels.empty().isEmpty(), "panels without data under traffic: " + panels.empty());
 
             // kill backend-1: the mesh marks it down, and the alert goes pending (its for: 1m then fires)
             ProcessHandle backend1 = demo.process().children()
@@ -155,7 +134,7 @@ class DemoPrometheusTest {
                 .findFirst().orElseThrow();
             backend1.destroyForcibly();
             Await.until(Duration.ofSeconds(60), "L4meshBackendDown pending or firing for backend-1", () -> {
-                for (JsonNode a : api(prom, "/api/v1/alerts").path("data").path("alerts")) {
+                for (JsonNode a : api.get("/api/v1/alerts").path("data").path("alerts")) {
                     if (a.path("labels").path("alertname").asText().equals("L4meshBackendDown")
                         && a.path("labels").path("backend").asText().equals("127.0.0.1:" + backends)) {
                         return true;

@@ -194,6 +194,8 @@ class MeshTest {
                     && !m.contains("l4mesh_gossip_rejected_total{node=\"n1\",reason=\"bad_mac\"} 0.0")
                     && !m.contains("l4mesh_gossip_rejected_total{node=\"n1\",reason=\"malformed\"} 0.0");
             });
+            assertEquals(List.of(), io.l4mesh.node.metrics.Exposition.labelProblems(n1.api.get("/metrics").body()),
+                "every mesh series carries the labels its metric declares");
             assertEquals(3, n1.members(), "the stranger is not a member");
             assertEquals(1, stranger.members(), "the stranger sees nobody");
             assertEquals(1, fingerprints(all).size());

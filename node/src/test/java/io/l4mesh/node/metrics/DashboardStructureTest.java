@@ -1,5 +1,6 @@
 package io.l4mesh.node.metrics;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -20,8 +21,9 @@ import org.junit.jupiter.api.Test;
 /**
  * No Grafana server can run here, so each dashboard's structure stands in for loading it: a schema version Grafana
  * 9+ reads, unique dashboard uids and panel ids, every panel on the Prometheus datasource variable, panels inside the
- * 24-column grid that do not overlap, every query with a refId and an expression, every variable it uses defined;
- * and the provisioning files name what the dashboards expect.
+ * 24-column grid that do not overlap, every query with a refId and an expression, every variable it uses defined,
+ * no query shown twice (in one dashboard or across the executive, on-call and debug views); and the provisioning
+ * files name what the dashboards expect.
  */
 class DashboardStructureTest {
     private static final Path DIR = Path.of("..", "dashboards");
@@ -42,11 +44,15 @@ class DashboardStructureTest {
         }
         List<String> problems = problems(all);
         assertTrue(problems.isEmpty(), String.join("\n", problems));
+        assertEquals(Set.of("l4mesh-executive", "l4mesh-oncall", "l4mesh-debug"),
+            all.values().stream().map(d -> d.path("uid").asText()).collect(java.util.stream.Collectors.toSet()),
+            "the three views: executive, on-call, debug");
     }
 
     private static List<String> problems(java.util.Map<String, JsonNode> dashboards) {
         List<String> problems = new ArrayList<>();
         Set<String> uids = new HashSet<>();
+        java.util.Map<String, String> shownIn = new java.util.HashMap<>();
         for (var e : dashboards.entrySet()) {
             String name = e.getKey();
             JsonNode d = e.getValue();
@@ -99,6 +105,10 @@ class DashboardStructureTest {
                     if (t.path("expr").asText().isBlank() || !refs.add(t.path("refId").asText())) {
                         problems.add(title + ": a query without an expression or with a repeated refId");
                     }
+                    String other = shownIn.putIfAbsent(t.path("expr").asText().replaceAll("\\s+", " "), title);
+                    if (other != null) {
+                        problems.add(title + ": shows what " + other + " shows already: " + t.path("expr").asText());
+                    }
                     Matcher m = VARIABLE.matcher(t.path("expr").asText());
                     while (m.find()) {
                         if (!variables.contains(m.group(1))) {
@@ -124,7 +134,10 @@ class DashboardStructureTest {
                 .put("uid", "some-fixed-uid"),
             d -> ((com.fasterxml.jackson.databind.node.ObjectNode) d.path("panels").get(0).path("targets").get(0))
                 .put("expr", "rate(l4mesh_connections_total{node=~\"$nodes\"}[1m])"),
-            d -> d.put("schemaVersion", 16));
+            d -> d.put("schemaVersion", 16),
+            d -> ((com.fasterxml.jackson.databind.node.ArrayNode) d.path("panels").get(1).path("targets"))
+                .add(((com.fasterxml.jackson.databind.node.ObjectNode) d.path("panels").get(0).path("targets").get(0)
+                    .deepCopy()).put("refId", "Z")));
         for (int i = 0; i < breakages.size(); i++) {
             com.fasterxml.jackson.databind.node.ObjectNode d =
                 (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(f.toFile());

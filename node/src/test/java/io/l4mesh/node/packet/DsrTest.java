@@ -247,6 +247,8 @@ class DsrTest {
                 "and in the active-connections gauge");
             assertTrue(metrics.matches("(?s).*l4mesh_vip_announced\\{listener=\"vip\",node=\"pn\"} 1\\.0.*"),
                 "the VIP is announced");
+            assertEquals(List.of(), io.l4mesh.node.metrics.Exposition.labelProblems(metrics),
+                "every packet-mode series carries the labels its metric declares");
             if (bulk > 0 && fabricMtu <= 1500) {
                 assertTrue(metrics.matches("(?s).*l4mesh_packets_total\\{listener=\"vip\",node=\"pn\","
                     + "result=\"icmp_sent\"} [1-9].*"), "packet too big sent: " + metrics.lines()

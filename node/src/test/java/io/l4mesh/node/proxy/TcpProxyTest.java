@@ -241,6 +241,21 @@ class TcpProxyTest {
         NodeStatus.Backend bh = backend(node, blackhole.address());
         assertEquals(2, bh.connectFailures(), "round robin tried the blackhole for every second connection");
         assertTrue(ms >= 2 * 300 && ms < 4 * 300 + 2000, "two connect timeouts of 300 ms, took " + ms + " ms");
+        String metrics = node.metrics().scrape();
+        assertEquals(2.0, sample(metrics, "l4mesh_connections_retried_total\\{listener=\"t\",[^}]*}"),
+            "the two connections the retry saved are counted apart");
+        assertEquals(4.0, sample(metrics, "l4mesh_backend_first_byte_time_seconds_count\\{backend=\""
+            + java.util.regex.Pattern.quote(live.address()) + "\",[^}]*}"), "time to first byte, once per connection");
+        assertTrue(sample(metrics, "l4mesh_backend_first_byte_time_seconds_sum\\{backend=\""
+            + java.util.regex.Pattern.quote(live.address()) + "\",[^}]*}") >= 2 * 0.3,
+            "measured from the accept: two of them waited out a 300 ms connect timeout first");
+    }
+
+    /** The value of the one series of a scrape that {@code series} (a regex) matches. */
+    private static double sample(String scrape, String series) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^" + series + " (\\S+)$").matcher(scrape);
+        assertTrue(m.find(), "no series " + series);
+        return Double.parseDouble(m.group(1));
     }
 
     @Test
