@@ -457,10 +457,26 @@ public final class Lab {
         if (s == null || !s.namespaces().contains(namespace)) {
             throw new IllegalArgumentException("no namespace " + namespace + " in this lab");
         }
-        requireStopped(s, name);
         List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", namespace));
         cmd.addAll(command);
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+        return launch(s, name, cmd);
+    }
+
+    /**
+     * Starts a process of the caller's on the host, outside the lab's namespaces (Prometheus, the admin relay),
+     * recorded under {@code name} so that {@link #down} stops it, with its output in {@code name.log}.
+     */
+    public long startOnHost(String name, List<String> command) throws Exception {
+        State s = state();
+        if (s == null) {
+            throw new IllegalStateException("no lab in " + dir);
+        }
+        return launch(s, name, command);
+    }
+
+    private long launch(State s, String name, List<String> command) throws Exception {
+        requireStopped(s, name);
+        Process p = new ProcessBuilder(command).redirectErrorStream(true)
             .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(name + ".log").toFile())).start();
         s.processes().put(name, p.pid());
         save(s);
@@ -633,5 +649,14 @@ public final class Lab {
     /** The command that runs this l4mesh in a child process (same JVM, class path and flags). */
     public static List<String> selfCommand() {
         return L4meshCli.childCommand(List.of(NODE_HEAP), List.of());
+    }
+
+    /** The command line that runs {@code l4mesh lab <args>} in a new JVM like this one (same Java and class path). */
+    public static List<String> labCommand(List<String> args) {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            "--enable-native-access=ALL-UNNAMED", "-Xmx64m", "-cp", System.getProperty("java.class.path"),
+            LabCommand.class.getName()));
+        cmd.addAll(args);
+        return cmd;
     }
 }

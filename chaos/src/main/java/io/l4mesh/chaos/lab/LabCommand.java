@@ -1,8 +1,11 @@
 package io.l4mesh.chaos.lab;
 
 import io.l4mesh.node.cli.L4meshCli;
+import io.l4mesh.node.cli.PrometheusSidecar;
 import io.l4mesh.node.cli.Table;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -15,7 +18,7 @@ import picocli.CommandLine.Option;
 @Command(name = "l4mesh lab", mixinStandardHelpOptions = true,
     description = {"A packet-mode lab in network namespaces (root, Linux, BIRD 2): clients, a router with BGP",
         "multipath (ECMP), l4mesh nodes announcing the VIP while they serve, backends answering clients directly."},
-    subcommands = {LabCommand.Up.class, LabCommand.Down.class, LabCommand.Status.class})
+    subcommands = {LabCommand.Up.class, LabCommand.Down.class, LabCommand.Status.class, LabCommand.ForwardAdmin.class})
 public final class LabCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -80,6 +83,19 @@ public final class LabCommand implements Runnable {
             description = "Open the nodes' fault seams (/fault/*) for the chaos suite.")
         boolean faultInjection;
 
+        @Option(names = "--prometheus", description = "Also start Prometheus (Debian package prometheus) on the host, "
+            + "scraping every started node with the shipped rules; each node's admin API is relayed to the host.")
+        boolean prometheus;
+
+        @Option(names = "--prometheus-port", defaultValue = "" + PrometheusSidecar.DEFAULT_PORT,
+            description = "Prometheus' port on 127.0.0.1 with --prometheus (default ${DEFAULT-VALUE}).")
+        int prometheusPort;
+
+        @Option(names = "--admin-base-port", defaultValue = "" + DEFAULT_ADMIN_BASE,
+            description = "With --prometheus, node i's admin API is 127.0.0.1:(this + i) on the host "
+                + "(default ${DEFAULT-VALUE}: node-1 on " + (DEFAULT_ADMIN_BASE + 1) + ").")
+        int adminBase;
+
         @Mixin
         DirOption dir;
 
@@ -96,9 +112,107 @@ public final class LabCommand implements Runnable {
                 System.err.println("l4mesh lab up: " + e.getMessage());
                 return L4meshCli.EXIT_USAGE;
             }
+            PrometheusSidecar sidecar = null;
+            if (prometheus) {
+                try {
+                    sidecar = PrometheusSidecar.find("--prometheus");
+                } catch (IllegalStateException e) {
+                    System.err.println("l4mesh lab up: " + e.getMessage());
+                    return L4meshCli.EXIT_FAILURE;
+                }
+            }
             Lab lab = new Lab(dir.dir);
             Lab.State s = lab.up(o, Lab.selfCommand());
-            System.out.print(guide(lab, s));
+            String monitoring = "";
+            if (sidecar != null) {
+                monitoring = monitor(lab, s, sidecar, prometheusPort, adminBase);
+                if (monitoring == null) {
+                    return L4meshCli.EXIT_FAILURE;
+                }
+            }
+            System.out.print(guide(lab, lab.state()));
+            System.out.print(monitoring);
+            return 0;
+        }
+    }
+
+    /** Where the admin relay puts node 1 by default: 9191 (node i on 9190 + i). */
+    static final int DEFAULT_ADMIN_BASE = 9190;
+
+    /**
+     * Starts (unless running) the admin relay and Prometheus on the host for {@code lab up --prometheus}; returns the
+     * lines to print, or null after saying on stderr what did not start.
+     */
+    static String monitor(Lab lab, Lab.State s, PrometheusSidecar sidecar, int port, int adminBase) throws Exception {
+        if (!lab.alive("admin-relay")) {
+            lab.startOnHost("admin-relay", Lab.labCommand(List.of("forward-admin", "--dir", lab.dir().toString(),
+                "--base-port", Integer.toString(adminBase))));
+        }
+        List<String> targets = new ArrayList<>();
+        for (int i = 1; i <= s.nodes(); i++) {
+            targets.add("127.0.0.1:" + (adminBase + i));
+        }
+        if (!await(lab, "admin-relay", adminBase + 1)) {
+            System.err.println("l4mesh lab up: the admin relay did not start; its log: " + lab.dir().resolve(
+                "admin-relay.log") + " (ports in use? see --admin-base-port)");
+            return null;
+        }
+        if (!lab.alive("prometheus")) {
+            lab.startOnHost("prometheus", sidecar.prepare(lab.dir(), targets, port));
+        }
+        if (!await(lab, "prometheus", port)) {
+            System.err.println("l4mesh lab up: Prometheus did not start; its log: " + lab.dir().resolve(
+                "prometheus.log") + " (port in use? see --prometheus-port)");
+            return null;
+        }
+        StringBuilder b = new StringBuilder("\n  ").append(sidecar.guide(port)).append('\n');
+        b.append("  Each node's admin API on the host: ");
+        for (int i = 1; i <= s.allNodes(); i++) {
+            b.append(i == 1 ? "" : ", ").append("node-").append(i).append(" 127.0.0.1:").append(adminBase + i);
+        }
+        b.append(String.format("%n    %s status --admin 127.0.0.1:%d   # no 'ip netns exec' needed%n", launcher(),
+            adminBase + 1));
+        if (s.spareNodes() > 0) {
+            b.append("  Spare nodes are relayed but not scraped: add their address to ").append(lab.dir()
+                .resolve("prometheus.yml")).append(" when you start one.\n");
+        }
+        return b.toString();
+    }
+
+    private static boolean await(Lab lab, String process, int port) throws Exception {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline && lab.alive(process)) {
+            if (PrometheusSidecar.listening(port)) {
+                return true;
+            }
+            Thread.sleep(100);
+        }
+        return false;
+    }
+
+    @Command(name = "forward-admin", hidden = true, mixinStandardHelpOptions = true,
+        description = "Relay 127.0.0.1:(base + i) on the host to node i's admin API in its namespace, until stopped "
+            + "('lab up --prometheus' starts it, 'lab down' stops it).")
+    static final class ForwardAdmin implements Callable<Integer> {
+        @Option(names = "--base-port", defaultValue = "" + DEFAULT_ADMIN_BASE, description = "Node i on this + i.")
+        int base;
+
+        @Mixin
+        DirOption dir;
+
+        @Override
+        public Integer call() throws Exception {
+            Lab.State s = new Lab(dir.dir).state();
+            if (s == null) {
+                System.err.println("l4mesh lab forward-admin: no lab in " + dir.dir);
+                return L4meshCli.EXIT_FAILURE;
+            }
+            List<Integer> nodes = java.util.stream.IntStream.rangeClosed(1, s.allNodes()).boxed().toList();
+            try (AdminForwarder relay = new AdminForwarder(nodes, base)) {
+                System.out.println("l4mesh lab: relaying the admin APIs of nodes 1-" + s.allNodes() + " to 127.0.0.1:"
+                    + (base + 1) + "-" + (base + s.allNodes()));
+                new java.util.concurrent.CountDownLatch(1).await();   // until SIGTERM ('lab down')
+            }
             return 0;
         }
     }
@@ -142,6 +256,9 @@ public final class LabCommand implements Runnable {
     private static String namespaceOf(String process) {
         String[] p = process.split("-");
         String n = p.length > 1 ? p[p.length - 1] : "";
+        if (process.equals("prometheus") || process.equals("admin-relay")) {
+            return "(host)";
+        }
         if (process.equals("bird-r")) {
             return Lab.routerNamespace();
         }

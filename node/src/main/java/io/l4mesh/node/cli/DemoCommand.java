@@ -53,7 +53,7 @@ public final class DemoCommand implements Callable<Integer> {
     int prometheusPort;
 
     private final List<Process> children = new ArrayList<>();
-    private Path prometheusRules;
+    private PrometheusSidecar sidecar;
 
     @Override
     public Integer call() throws Exception {
@@ -62,9 +62,10 @@ public final class DemoCommand implements Callable<Integer> {
             return L4meshCli.EXIT_USAGE;
         }
         if (prometheus) {
-            String missing = prometheusMissing();
-            if (missing != null) {
-                System.err.println("l4mesh demo: " + missing);
+            try {
+                sidecar = PrometheusSidecar.find("--prometheus");
+            } catch (IllegalStateException e) {
+                System.err.println("l4mesh demo: " + e.getMessage());
                 return L4meshCli.EXIT_FAILURE;
             }
         }
@@ -97,10 +98,11 @@ public final class DemoCommand implements Callable<Integer> {
                 }
             }
             if (prometheus) {
-                Files.writeString(dir.resolve("prometheus.yml"), prometheusConfig());
-                Process prom = new ProcessBuilder("prometheus", "--config.file=" + dir.resolve("prometheus.yml"),
-                    "--storage.tsdb.path=" + dir.resolve("prometheus-data"),
-                    "--web.listen-address=127.0.0.1:" + prometheusPort).redirectErrorStream(true)
+                List<String> targets = new ArrayList<>();
+                for (int i = 0; i < nodes; i++) {
+                    targets.add("127.0.0.1:" + (adminPort + i));
+                }
+                Process prom = new ProcessBuilder(sidecar.prepare(dir, targets, prometheusPort)).redirectErrorStream(true)
                     .redirectOutput(dir.resolve("prometheus.log").toFile()).start();
                 children.add(prom);
                 if (!awaitPort("127.0.0.1", prometheusPort, 30, stop)) {
@@ -111,9 +113,7 @@ public final class DemoCommand implements Callable<Integer> {
             }
             printGuide(dir, aliases);
             if (prometheus) {
-                System.out.println("Prometheus: http://127.0.0.1:" + prometheusPort + " (scraping every node's /metrics "
-                    + "every 5 s, rules " + prometheusRules + "; for Grafana, add it as a Prometheus datasource and import "
-                    + "dashboards/*.json)");
+                System.out.println(sidecar.guide(prometheusPort));
             }
             stop.await();
             System.out.println("\nl4mesh demo: stopping " + children.size() + " processes");
@@ -124,39 +124,6 @@ public final class DemoCommand implements Callable<Integer> {
                 walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
         }
-    }
-
-    /** Why --prometheus cannot run here (no binary, no shipped rules), or null; also finds the rules. */
-    private String prometheusMissing() {
-        if (!L4meshCli.onPath("prometheus")) {
-            return "--prometheus needs the prometheus binary on PATH (Debian: apt-get install prometheus)";
-        }
-        String home = System.getProperty("l4mesh.home");
-        for (Path dashboards : List.of(Path.of(home == null ? "." : home, "dashboards"), Path.of("dashboards"),
-            Path.of("..", "dashboards"))) {
-            if (Files.isRegularFile(dashboards.resolve("l4mesh-alerts.yml"))) {
-                prometheusRules = dashboards.resolve("l4mesh-alerts.yml").toAbsolutePath().normalize();
-                return null;
-            }
-        }
-        return "--prometheus cannot find dashboards/l4mesh-alerts.yml (run it from the l4mesh checkout)";
-    }
-
-    /** dashboards/prometheus.yml with this demo's admin ports. */
-    private String prometheusConfig() {
-        StringBuilder targets = new StringBuilder();
-        for (int i = 0; i < nodes; i++) {
-            targets.append(i == 0 ? "" : ", ").append("\"127.0.0.1:").append(adminPort + i).append('"');
-        }
-        return """
-            global: {scrape_interval: 5s, evaluation_interval: 5s}
-            rule_files: ["%s"]
-            scrape_configs:
-              - job_name: l4mesh
-                metrics_path: /metrics
-                static_configs:
-                  - targets: [%s]
-            """.formatted(prometheusRules, targets);
     }
 
     private String nodeHost(int i, boolean aliases) {

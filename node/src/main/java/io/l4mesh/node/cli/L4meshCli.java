@@ -37,10 +37,6 @@ public final class L4meshCli implements Runnable {
         return cl;
     }
 
-    /**
-     * The command line that runs {@code l4mesh <args>} in a new JVM like this one (same Java, class path and native
-     * access flag), for the demo's and the benchmark's child processes and for tests.
-     */
     /** Whether an executable named {@code command} is on {@code PATH} (for tools l4mesh starts: prometheus, ...). */
     public static boolean onPath(String command) {
         for (String d : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
@@ -51,6 +47,10 @@ public final class L4meshCli implements Runnable {
         return false;
     }
 
+    /**
+     * The command line that runs {@code l4mesh <args>} in a new JVM like this one (same Java, class path and native
+     * access flag), for the demo's and the benchmark's child processes and for tests.
+     */
     public static java.util.List<String> childCommand(java.util.List<String> jvmOptions, java.util.List<String> args) {
         java.util.List<String> cmd = new java.util.ArrayList<>();
         cmd.add(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString());
