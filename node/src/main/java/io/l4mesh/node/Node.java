@@ -16,6 +16,7 @@ import io.l4mesh.node.mesh.Mesh;
 import io.l4mesh.node.log.ErrorLog;
 import io.l4mesh.node.metrics.MetricName;
 import io.l4mesh.node.metrics.NodeMetrics;
+import io.l4mesh.node.telemetry.Telemetry;
 import io.l4mesh.node.proxy.ListenerRuntime;
 import io.l4mesh.node.proxy.ProxyListener;
 import io.l4mesh.node.routing.PoolRuntime;
@@ -68,6 +69,8 @@ public final class Node implements AutoCloseable, NodeControl {
     private final EventLoopGroup workers;
     private final HealthChecker health;
     private final NodeMetrics metrics;
+    /** Spans for the control plane (OTLP when configured, else off). */
+    private final Telemetry telemetry;
     private final ErrorLog errors;
     /** Fault seams (off until a test or the chaos suite sets them through {@code /fault/*}). */
     private final io.l4mesh.node.fault.FaultInjector faults = new io.l4mesh.node.fault.FaultInjector();
@@ -86,18 +89,19 @@ public final class Node implements AutoCloseable, NodeControl {
     /** Flow-table sync with the other members, or null (no mesh, or sync off). */
     private volatile io.l4mesh.node.flow.FlowSync flowSync;
 
-    private Node(NodeConfig config) {
+    private Node(NodeConfig config, Telemetry telemetry) {
+        this.telemetry = telemetry;
         this.config = config;
         this.transport = Transport.select(config.transport());
         this.workerThreads = config.ioThreads() > 0 ? config.ioThreads() : Runtime.getRuntime().availableProcessors();
         this.boss = transport.newGroup(1, "l4mesh-accept");
         this.workers = transport.newGroup(workerThreads, "l4mesh-io");
-        this.metrics = new NodeMetrics(config.nodeId());
+        this.metrics = new NodeMetrics(config.nodeId(), config.telemetry());
         this.errors = new ErrorLog(kind -> metrics.counter(MetricName.ERRORS, "kind", kind));
         countReloadMetric(true, 0);
         countReloadMetric(false, 0);
         this.health = new HealthChecker(transport, control, faults);
-        this.pools = new Pools(config.maglevTableSize(), algorithm, metrics, health);
+        this.pools = new Pools(config.maglevTableSize(), algorithm, metrics, health, telemetry);
         this.listeners = new Listeners(transport, boss, workers, workerThreads, control, errors, metrics, health);
         this.queries = new Queries(() -> this.config, listeners, pools, transport.name(), algorithm,
             () -> draining);
@@ -108,6 +112,11 @@ public final class Node implements AutoCloseable, NodeControl {
      * closed again and the exception says what failed).
      */
     public static Node start(NodeConfig config) throws Exception {
+        return start(config, Telemetry.start(config.nodeId(), config.telemetry()));
+    }
+
+    /** As {@link #start(NodeConfig)}, with the spans going to {@code telemetry} (tests: an in-memory exporter). */
+    public static Node start(NodeConfig config, Telemetry telemetry) throws Exception {
         ClusterKey key = null;
         if (config.mesh() != null) {
             try {
@@ -116,13 +125,14 @@ public final class Node implements AutoCloseable, NodeControl {
                 throw new io.l4mesh.node.config.ConfigException("membership.keyFile", e.getMessage());
             }
         }
-        Node node = new Node(config);
+        Node node = new Node(config, telemetry);
         try {
             node.call(() -> {
                 node.pools.create(config.pools().values());
                 if (config.mesh() != null) {
                     node.mesh = new Mesh(config.nodeId(), node.pools.registry(), config.pools(), config.dataDir(),
                         node.control, node::adminHostPort, node.faults.gossip());
+                    node.mesh.telemetry(telemetry);
                     node.pools.mesh(node.mesh);
                     node.metrics.bind(node.mesh, config.pools().keySet());
                 }
@@ -165,6 +175,7 @@ public final class Node implements AutoCloseable, NodeControl {
         Mesh m = mesh;
         flowSync = new io.l4mesh.node.flow.FlowSync(config.nodeId(), bind, key.bytes(), mc.flowSync(), m::syncPeers);
         flowSync.dropOutgoing(seq -> faults.dropSyncDatagram());
+        flowSync.telemetry(telemetry);
         listeners.flowSync(flowSync);
         m.syncAddress(HostPort.format(flowSync.bound()));
         metrics.bind(flowSync);
@@ -438,6 +449,8 @@ public final class Node implements AutoCloseable, NodeControl {
         workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         health.close();
         control.shutdownNow();
+        metrics.close();
+        telemetry.close();
     }
 
     private void countReloadMetric(boolean ok, int n) {

@@ -13,6 +13,7 @@ import io.l4mesh.node.routing.PoolEvents;
 import io.l4mesh.node.routing.PoolException;
 import io.l4mesh.node.routing.PoolRuntime;
 import io.l4mesh.node.routing.RoutingSnapshot;
+import io.l4mesh.node.telemetry.Telemetry;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
@@ -37,6 +38,7 @@ final class Pools {
     private final HashAlgorithm algorithm;
     private final NodeMetrics metrics;
     private final HealthChecker health;
+    private final Telemetry telemetry;
     private final PoolEvents events = new Events();
     /** Control thread only; shared with the mesh, which applies the ledger to the same pools. */
     private final Map<String, PoolRuntime> byName = new LinkedHashMap<>();
@@ -44,11 +46,12 @@ final class Pools {
     /** The mesh, or null when the node runs alone. Set once at start, on the control thread. */
     private volatile Mesh mesh;
 
-    Pools(int tableSize, HashAlgorithm algorithm, NodeMetrics metrics, HealthChecker health) {
+    Pools(int tableSize, HashAlgorithm algorithm, NodeMetrics metrics, HealthChecker health, Telemetry telemetry) {
         this.tableSize = tableSize;
         this.algorithm = algorithm;
         this.metrics = metrics;
         this.health = health;
+        this.telemetry = telemetry;
     }
 
     /** The registry itself, for the mesh to apply its ledger to. Control thread. */
@@ -148,6 +151,15 @@ final class Pools {
      * @param draining new drain flag, or null to keep
      */
     void change(String poolName, String id, int weight, Boolean draining, boolean remove) throws PoolException {
+        String what = remove ? "remove" : draining != null ? (draining ? "drain" : "undrain") : "weight";
+        telemetry.around("pool.change", () -> {
+            changeNow(poolName, id, weight, draining, remove);
+            return null;
+        }, Telemetry.POOL, poolName, Telemetry.BACKEND, id, Telemetry.CHANGE, what, Telemetry.ORIGIN, "local");
+    }
+
+    private void changeNow(String poolName, String id, int weight, Boolean draining, boolean remove)
+        throws PoolException {
         PoolRuntime pool = require(poolName);
         if (weight >= 0 && BackendConfig.weightError(weight) != null) {     // -1: keep the weight
             throw new PoolException(PoolException.Kind.INVALID, BackendConfig.weightError(weight));
@@ -180,6 +192,14 @@ final class Pools {
      * Control thread.
      */
     void add(String poolName, List<BackendConfig> adds) throws PoolException {
+        telemetry.around("pool.change", () -> {
+            addNow(poolName, adds);
+            return null;
+        }, Telemetry.POOL, poolName, Telemetry.BACKEND, String.join(",", adds.stream().map(BackendConfig::id).toList()),
+            Telemetry.CHANGE, "add", Telemetry.ORIGIN, "local");
+    }
+
+    private void addNow(String poolName, List<BackendConfig> adds) throws PoolException {
         PoolRuntime pool = require(poolName);
         Mesh m = mesh;
         Set<String> seen = new HashSet<>();
@@ -250,12 +270,16 @@ final class Pools {
         public void healthChanged(PoolRuntime pool, BackendRuntime backend, Health h, String reason) {
             Log.info(LOG, h == Health.UP ? "backend.up" : "backend.down", "pool", pool.name(), "backend",
                 backend.id(), "reason", reason);
+            telemetry.event("backend.health", Telemetry.POOL, pool.name(), Telemetry.BACKEND, backend.id(),
+                Telemetry.HEALTH, h.name().toLowerCase(java.util.Locale.ROOT), Telemetry.REASON, reason);
         }
 
         @Override
         public void localHealthChanged(PoolRuntime pool, BackendRuntime backend, Health h, String reason) {
             Log.info(LOG, h == Health.UP ? "backend.local_up" : "backend.local_down", "pool", pool.name(), "backend",
                 backend.id(), "reason", reason);
+            telemetry.event("backend.local_health", Telemetry.POOL, pool.name(), Telemetry.BACKEND, backend.id(),
+                Telemetry.HEALTH, h.name().toLowerCase(java.util.Locale.ROOT), Telemetry.REASON, reason);
             Mesh m = mesh;
             if (m == null) {
                 pool.health(backend.id(), h, reason);   // alone, this node's observation is the verdict
@@ -265,7 +289,9 @@ final class Pools {
         }
 
         @Override
-        public void snapshotPublished(PoolRuntime pool, RoutingSnapshot snapshot) {
+        public void snapshotPublished(PoolRuntime pool, RoutingSnapshot snapshot, long buildNanos) {
+            telemetry.took("pool.rebuild", buildNanos, Telemetry.POOL, pool.name(), Telemetry.VERSION,
+                snapshot.version(), Telemetry.ELIGIBLE, (long) snapshot.eligibleCount());
             // only logged: whoever changed the pool (the mesh, or this control plane) publishes the node's state
             Log.debug(LOG, "pool.snapshot", "pool", pool.name(), "version", snapshot.version(), "eligible",
                 snapshot.eligibleCount(), "fingerprint", String.format("%016x", snapshot.table().fingerprint()));

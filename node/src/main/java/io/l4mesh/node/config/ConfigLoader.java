@@ -70,7 +70,8 @@ public final class ConfigLoader {
         if (root == null || root.isMissingNode() || root.isNull()) {
             throw new ConfigException("", "the file is empty");
         }
-        Obj top = new Obj("", root, "node", "admin", "runtime", "maglev", "listeners", "pools", "membership");
+        Obj top = new Obj("", root, "node", "admin", "runtime", "maglev", "listeners", "pools", "membership",
+            "telemetry");
 
         Obj node = top.obj("node", "id", "dataDir");
         String nodeId = node.string("id", defaultNodeId());
@@ -101,7 +102,36 @@ public final class ConfigLoader {
             dataDir = resolve(source, "data-" + nodeId);
         }
         return new NodeConfig(source, nodeId, adminBind, ioThreads, transport, tableSize, grace, withdrawDelay,
-            listeners, pools, mesh, dataDir);
+            listeners, pools, mesh, dataDir, telemetry(top));
+    }
+
+    /** The {@code telemetry} section, or null when absent (OpenTelemetry export is off by default). */
+    private static TelemetryConfig telemetry(Obj top) throws ConfigException {
+        if (top.raw("telemetry") == null || top.raw("telemetry").isNull()) {
+            return null;
+        }
+        Obj t = top.obj("telemetry", "otlp");
+        Obj o = t.obj("otlp", "endpoint", "traces", "metrics", "interval");
+        String text = o.string("endpoint", null);
+        java.net.URI uri;
+        try {
+            uri = new java.net.URI(text);
+        } catch (java.net.URISyntaxException e) {
+            throw new ConfigException(o.path("endpoint"), "not a URL: " + e.getMessage());
+        }
+        if (!("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) || uri.getHost() == null
+            || uri.getQuery() != null) {
+            throw new ConfigException(o.path("endpoint"), "must be an http:// or https:// URL of an OTLP/HTTP "
+                + "collector, for example http://127.0.0.1:4318 (got '" + text + "')");
+        }
+        boolean traces = o.bool("traces", true);
+        boolean metrics = o.bool("metrics", true);
+        if (!traces && !metrics) {
+            throw new ConfigException(o.path("traces"), "traces and metrics are both off: remove the telemetry "
+                + "section instead");
+        }
+        return new TelemetryConfig(uri, traces, metrics, o.duration("interval", TelemetryConfig.DEFAULT_INTERVAL,
+            false));
     }
 
     private static Path resolve(Path source, String text) {

@@ -17,11 +17,12 @@ import java.util.Map;
  *                       the router moves the traffic before the node stops (0: stop at once)
  * @param mesh           the {@code membership} section, or null to run alone
  * @param dataDir        where the node keeps state across restarts (the converged pool), or null for none
+ * @param telemetry      OpenTelemetry export over OTLP, or null (off: the default)
  */
 public record NodeConfig(Path source, String nodeId, HostPort admin, int ioThreads, TransportKind transport,
                          int maglevTableSize, Duration shutdownGrace, Duration withdrawDelay,
                          List<ListenerConfig> listeners,
-                         Map<String, PoolConfig> pools, MeshConfig mesh, Path dataDir) {
+                         Map<String, PoolConfig> pools, MeshConfig mesh, Path dataDir, TelemetryConfig telemetry) {
     public static final HostPort DEFAULT_ADMIN = new HostPort("127.0.0.1", 9090);
     public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(30);
     /** BIRD learns a route change at once (netlink) and BGP carries it in milliseconds: one second covers both. */

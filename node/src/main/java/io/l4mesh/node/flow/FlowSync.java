@@ -585,6 +585,11 @@ public final class FlowSync implements AutoCloseable {
         this.dropOutgoing = p;
     }
 
+    /** Where snapshot spans go (served and pulled). Any thread, before the first snapshot. */
+    public void telemetry(io.l4mesh.node.telemetry.Telemetry t) {
+        snapshots.telemetry = t;
+    }
+
     @Override
     public void close() {
         running = false;

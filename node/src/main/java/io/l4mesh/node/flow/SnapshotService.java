@@ -32,6 +32,8 @@ final class SnapshotService {
     private final long epoch;
     private final FlowReplicas replicas;
     private final FlowSyncStats stats;
+    /** Spans for snapshots served and pulled (off unless configured). */
+    volatile io.l4mesh.node.telemetry.Telemetry telemetry = io.l4mesh.node.telemetry.Telemetry.off("");
 
     SnapshotService(byte[] clusterKey, long sender, long epoch, FlowReplicas replicas, FlowSyncStats stats) {
         this.clusterKey = clusterKey;
@@ -52,6 +54,7 @@ final class SnapshotService {
 
     /** Serves one snapshot: checks the request, then streams every listener's replica in frames. */
     private void serve(SocketChannel c) {
+        long started = System.nanoTime();
         try (c) {
             c.configureBlocking(true);
             c.socket().setSoTimeout(5000);
@@ -96,6 +99,8 @@ final class SnapshotService {
             writeFrame(c, codec, frame);
             stats.snapshotsServed.increment();
             Log.info(LOG, "flowsync.snapshot_served", "peer", c.getRemoteAddress(), "entries", sent);
+            telemetry.took("flow.snapshot.served", System.nanoTime() - started, io.l4mesh.node.telemetry.Telemetry.PEER,
+                String.valueOf(c.getRemoteAddress()), io.l4mesh.node.telemetry.Telemetry.COUNT, sent);
         } catch (IOException | RuntimeException e) {
             Log.debug(LOG, "flowsync.snapshot_serve_failed", "error", e.toString());
         }
@@ -108,6 +113,11 @@ final class SnapshotService {
      * @return entries received
      */
     long pull(InetSocketAddress peer, long timeoutMs, BooleanSupplier running) throws IOException {
+        return telemetry.around("flow.snapshot.pull", () -> pullNow(peer, timeoutMs, running),
+            io.l4mesh.node.telemetry.Telemetry.PEER, peer.toString());
+    }
+
+    private long pullNow(InetSocketAddress peer, long timeoutMs, BooleanSupplier running) throws IOException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
         SyncCodec codec = new SyncCodec(clusterKey);
         ByteBuffer frame = ByteBuffer.allocate(SyncCodec.MAX_FRAME);
@@ -161,6 +171,7 @@ final class SnapshotService {
         }
         stats.snapshotsPulled.increment();
         Log.info(LOG, "flowsync.snapshot_pulled", "peer", peer, "entries", received);
+        telemetry.annotate(io.l4mesh.node.telemetry.Telemetry.COUNT, received);
         return received;
     }
 

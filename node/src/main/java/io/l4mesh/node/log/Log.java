@@ -31,6 +31,7 @@ public final class Log {
         ConsoleHandler handler = new ConsoleHandler();
         handler.setLevel(Level.ALL);
         handler.setFormatter(new LogfmtFormatter());
+        handler.setFilter(new ExportFailures());
         root.addHandler(handler);
         root.setLevel(Level.WARNING);
         Logger.getLogger(ROOT).setLevel(level);
@@ -39,6 +40,40 @@ public final class Log {
         Level libraries = level.intValue() <= Level.FINE.intValue() ? Level.INFO : Level.SEVERE;
         for (String noisy : new String[] {"io.scalecube", "reactor", "io.netty"}) {
             Logger.getLogger(noisy).setLevel(libraries);
+        }
+    }
+
+    /**
+     * The OTLP exporters (micrometer's and OpenTelemetry's) warn on every failed push; with the collector down that
+     * is a line per interval. This lets one line per logger through each minute.
+     */
+    static final class ExportFailures implements java.util.logging.Filter {
+        static final long QUIET_NANOS = java.util.concurrent.TimeUnit.MINUTES.toNanos(1);
+        private final java.util.concurrent.ConcurrentHashMap<String, Long> last =
+            new java.util.concurrent.ConcurrentHashMap<>();
+        private final java.util.function.LongSupplier clock;
+
+        ExportFailures() {
+            this(System::nanoTime);
+        }
+
+        ExportFailures(java.util.function.LongSupplier clock) {
+            this.clock = clock;
+        }
+
+        @Override
+        public boolean isLoggable(java.util.logging.LogRecord r) {
+            String name = r.getLoggerName();
+            if (name == null || !(name.startsWith("io.micrometer.registry.otlp") || name.startsWith("io.opentelemetry"))) {
+                return true;
+            }
+            long now = clock.getAsLong();
+            boolean[] pass = {false};
+            last.compute(name, (k, t) -> {
+                pass[0] = t == null || now - t >= QUIET_NANOS;
+                return pass[0] ? now : t;
+            });
+            return pass[0];
         }
     }
 

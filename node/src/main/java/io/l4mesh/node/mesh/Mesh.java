@@ -76,6 +76,8 @@ public final class Mesh implements AutoCloseable {
     private final LongAdder applyFailures = new LongAdder();
     private volatile String syncAddress = "";
     private long pendingSinceNanos = -1;
+    /** Spans for joins, leaves and gossiped pool changes (off unless configured). */
+    private volatile io.l4mesh.node.telemetry.Telemetry telemetry = io.l4mesh.node.telemetry.Telemetry.off("");
     /** Where convergence times go (nanoseconds from a local change until every member has it). */
     private volatile java.util.function.LongConsumer convergenceTimes = nanos -> { };
 
@@ -138,12 +140,18 @@ public final class Mesh implements AutoCloseable {
         return out;
     }
 
+    /** Where this mesh's spans go. Before {@link #join}. */
+    public void telemetry(io.l4mesh.node.telemetry.Telemetry t) {
+        this.telemetry = t;
+    }
+
     /** Joins the mesh (blocks until the gossip transport is up; not on the control thread). */
     public void join(MeshConfig mesh, ClusterKey key) {
         List<String> seeds = mesh.seeds().stream().map(HostPort::toString).toList();
-        membership = Membership.start(new MembershipConfig(nodeId, mesh.clusterName(), mesh.bind().host(),
-            mesh.bind().port(), seeds, mesh.pingInterval(), mesh.pingTimeout(), mesh.suspicionMult(),
-            mesh.syncInterval(), mesh.gossipInterval(), key), new Listener(), faults);
+        membership = telemetry.around("mesh.join", () -> Membership.start(new MembershipConfig(nodeId,
+            mesh.clusterName(), mesh.bind().host(), mesh.bind().port(), seeds, mesh.pingInterval(),
+            mesh.pingTimeout(), mesh.suspicionMult(), mesh.syncInterval(), mesh.gossipInterval(), key), new Listener(),
+            faults), io.l4mesh.node.telemetry.Telemetry.COUNT, (long) seeds.size());
         view = membership.view();
         control.execute(this::publish);
         long every = Math.max(200, mesh.syncInterval().toMillis());
@@ -184,9 +192,14 @@ public final class Mesh implements AutoCloseable {
             statesView = Map.copyOf(states);
             Log.info(LOG, graceful ? "member.left" : "member.removed", "node", gone.nodeId(), "address",
                 gone.address(), "members", v.size());
+            telemetry.event(graceful ? "mesh.member.left" : "mesh.member.removed",
+                io.l4mesh.node.telemetry.Telemetry.MEMBER, gone.nodeId(), io.l4mesh.node.telemetry.Telemetry.COUNT,
+                (long) v.size());
         }
         if (joined != null) {
             Log.info(LOG, "member.joined", "node", joined.nodeId(), "address", joined.address(), "members", v.size());
+            telemetry.event("mesh.member.joined", io.l4mesh.node.telemetry.Telemetry.MEMBER, joined.nodeId(),
+                io.l4mesh.node.telemetry.Telemetry.COUNT, (long) v.size());
             sendFull(joined);
         }
         publish();            // the verdicts under the new view, and the tables they rebuild, at the end of the turn
@@ -231,7 +244,12 @@ public final class Mesh implements AutoCloseable {
             }
         }
         if (!merged.isEmpty()) {
-            applyAll(merged);
+            telemetry.around("pool.change", () -> {
+                applyAll(merged);
+                return null;
+            }, io.l4mesh.node.telemetry.Telemetry.ORIGIN, "gossip", io.l4mesh.node.telemetry.Telemetry.PEER,
+                from.nodeId(), io.l4mesh.node.telemetry.Telemetry.POOL, pools(merged),
+                io.l4mesh.node.telemetry.Telemetry.COUNT, (long) merged.size());
             persist();
             publish();
         }
@@ -519,6 +537,11 @@ public final class Mesh implements AutoCloseable {
         pendingSinceNanos = -1;
         convergenceTimes.accept(nanos);
         Log.debug(LOG, "mesh.converged", "seconds", nanos / 1e9);
+    }
+
+    /** The pools some entries change, comma-separated (a span attribute). */
+    private static String pools(List<PoolEntry> entries) {
+        return String.join(",", new java.util.TreeSet<>(entries.stream().map(PoolEntry::pool).toList()));
     }
 
     /** One row per live member, this one included, from what each published. Any thread. */

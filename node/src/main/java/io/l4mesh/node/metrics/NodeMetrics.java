@@ -21,6 +21,9 @@ import java.util.function.ToDoubleFunction;
  * The node's Prometheus registry. The data path never touches micrometer: it updates its own atomics, and the
  * meters registered here read them at scrape time (function counters and gauges).
  *
+ * <p>Meters go to a composite registry: Prometheus (scraped from {@code /metrics}) and, when
+ * {@code telemetry.otlp.metrics} is on, micrometer's OTLP registry, which pushes the same meters to a collector.
+ *
  * <p>Threading: bind/unbind are called by the control thread; scrapes by the admin loop.
  */
 public final class NodeMetrics {
@@ -32,20 +35,71 @@ public final class NodeMetrics {
         100_000L, 250_000L, 500_000L, 1_000_000L, 2_500_000L, 5_000_000L, 10_000_000L, 25_000_000L, 50_000_000L,
         100_000_000L, 250_000_000L, 500_000_000L, 1_000_000_000L, 2_500_000_000L, 5_000_000_000L)
         .map(java.time.Duration::ofNanos).toArray(java.time.Duration[]::new);
-    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    /** Where meters are registered: Prometheus always, OTLP too when configured. */
+    private final io.micrometer.core.instrument.composite.CompositeMeterRegistry registry =
+        new io.micrometer.core.instrument.composite.CompositeMeterRegistry();
+    private final PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    /** Pushes every meter over OTLP/HTTP every interval, or null (the default). */
+    private final io.micrometer.registry.otlp.OtlpMeterRegistry otlp;
     private final Map<Object, List<Meter>> bound = new ConcurrentHashMap<>();
 
     public NodeMetrics(String nodeId) {
-        registry.config().commonTags("node", nodeId);
+        this(nodeId, null);
     }
 
-    public PrometheusMeterRegistry registry() {
+    /** With {@code telemetry.metrics()}, every meter is also pushed to {@code telemetry}'s OTLP endpoint. */
+    public NodeMetrics(String nodeId, io.l4mesh.node.config.TelemetryConfig telemetry) {
+        registry.config().commonTags("node", nodeId);
+        registry.add(prometheus);
+        if (telemetry != null && telemetry.metrics()) {
+            otlp = new io.micrometer.registry.otlp.OtlpMeterRegistry(otlpConfig(nodeId, telemetry),
+                io.micrometer.core.instrument.Clock.SYSTEM);
+            registry.add(otlp);
+        } else {
+            otlp = null;
+        }
+    }
+
+    private static io.micrometer.registry.otlp.OtlpConfig otlpConfig(String nodeId,
+                                                                    io.l4mesh.node.config.TelemetryConfig t) {
+        return new io.micrometer.registry.otlp.OtlpConfig() {
+            @Override
+            public String get(String key) {
+                return null;    // everything below, nothing from system properties or the environment
+            }
+
+            @Override
+            public String url() {
+                return t.signalUrl("metrics");
+            }
+
+            @Override
+            public java.time.Duration step() {
+                return t.interval();
+            }
+
+            @Override
+            public Map<String, String> resourceAttributes() {
+                return Map.of("service.name", "l4mesh", "service.instance.id", nodeId);
+            }
+        };
+    }
+
+    /** Where the node's meters are registered. */
+    public io.micrometer.core.instrument.MeterRegistry registry() {
         return registry;
     }
 
     /** Prometheus text exposition. */
     public String scrape() {
-        return registry.scrape();
+        return prometheus.scrape();
+    }
+
+    /** Stops the OTLP push, after one last push of what it has. */
+    public void close() {
+        if (otlp != null) {
+            otlp.close();
+        }
     }
 
     /** Registers a listener's meters (tag {@code listener}). */

@@ -15,6 +15,9 @@ public interface PoolEvents {
     /** This node's own observation of a backend changed (probes, passive failures, damping). */
     void localHealthChanged(PoolRuntime pool, BackendRuntime backend, Health health, String reason);
 
-    /** A rebuild published a new table (logged; the node's state is published by whoever changed the pool). */
-    void snapshotPublished(PoolRuntime pool, RoutingSnapshot snapshot);
+    /**
+     * A rebuild published a new table, built in {@code buildNanos} (logged and traced; the node's state is published
+     * by whoever changed the pool).
+     */
+    void snapshotPublished(PoolRuntime pool, RoutingSnapshot snapshot, long buildNanos);
 }

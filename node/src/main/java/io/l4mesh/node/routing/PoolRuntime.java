@@ -298,6 +298,7 @@ public final class PoolRuntime {
     }
 
     private void publish() {
+        long started = System.nanoTime();
         RoutingSnapshot s = new RoutingSnapshot(++version, List.copyOf(backends.values()), tableSize, algorithm);
         if (s.flowIdCollisions() > 0) {
             // 32-bit flow ids: flows recorded for one of these backends cannot be told from the other's
@@ -306,6 +307,6 @@ public final class PoolRuntime {
         }
         snapshot = s;
         rebuilds.incrementAndGet();
-        events.snapshotPublished(this, s);
+        events.snapshotPublished(this, s, System.nanoTime() - started);
     }
 }

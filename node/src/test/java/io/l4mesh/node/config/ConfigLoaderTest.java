@@ -132,7 +132,7 @@ class ConfigLoaderTest {
             Arguments.of("bad node id", VALID.replace("id: n1", "id: \"has space\""),
                 "config: node.id: 'has space' is not a valid name (letters, digits, . _ -; up to 64)"),
             Arguments.of("listeners not a list", VALID.replace("listeners:\n", "listeners: 3\nx:\n"),
-                "config: x: unknown field (expected one of node, admin, runtime, maglev, listeners, pools, membership)"));
+                "config: x: unknown field (expected one of node, admin, runtime, maglev, listeners, pools, membership, telemetry)"));
     }
 
     @ParameterizedTest(name = "{0}")

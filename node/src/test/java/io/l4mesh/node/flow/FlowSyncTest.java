@@ -36,6 +36,13 @@ class FlowSyncTest {
         return s;
     }
 
+    private static io.opentelemetry.api.OpenTelemetry sdk(
+        io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter spans) {
+        return io.opentelemetry.sdk.OpenTelemetrySdk.builder().setTracerProvider(
+            io.opentelemetry.sdk.trace.SdkTracerProvider.builder()
+                .addSpanProcessor(io.opentelemetry.sdk.trace.export.SimpleSpanProcessor.create(spans)).build()).build();
+    }
+
     private static boolean has(ListenerFlows lf, int i, int backend) {
         long[] out = new long[3];
         return lf.replica().read(0, 0xFFFF_0000_0000L | i, FlowTable.ports(i & 0xFFFF, 80), FlowClock.seconds(), out)
@@ -265,8 +272,19 @@ class FlowSyncTest {
         FlowSync d = start("d", List.of(a.bound()));
         ListenerFlows ld = d.register("vip", 200_000, TIMEOUTS, 1);
         ListenerFlows ld2 = d.register("other", 1000, TIMEOUTS, 1);
+        var spansA = io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter.create();
+        var spansD = io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter.create();
+        a.telemetry(io.l4mesh.node.telemetry.Telemetry.of("a", sdk(spansA)));
+        d.telemetry(io.l4mesh.node.telemetry.Telemetry.of("d", sdk(spansD)));
         assertTrue(d.pullFromAnyPeer(true));
         assertEquals(100_000, ld.replica().size(), "applied before pull returns");
+        var pulled = spansD.getFinishedSpanItems().stream().filter(x -> x.getName().equals("flow.snapshot.pull"))
+            .findFirst().orElseThrow();
+        assertEquals(100_010L, pulled.getAttributes().get(io.l4mesh.node.telemetry.Telemetry.COUNT), "a span per pull");
+        assertEquals("d", pulled.getAttributes().get(io.l4mesh.node.telemetry.Telemetry.NODE));
+        Await.until(Duration.ofSeconds(5), "and one per snapshot served", () -> spansA.getFinishedSpanItems().stream()
+            .anyMatch(x -> x.getName().equals("flow.snapshot.served")
+                && Long.valueOf(100_010L).equals(x.getAttributes().get(io.l4mesh.node.telemetry.Telemetry.COUNT))));
         assertEquals(10, ld2.replica().size());
         assertTrue(has(ld, 99_999, 4));
         assertEquals(1, a.stats().snapshotsServed());

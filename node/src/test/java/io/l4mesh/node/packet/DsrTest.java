@@ -82,7 +82,7 @@ class DsrTest {
         }
 
         @Override
-        public void snapshotPublished(PoolRuntime pool, RoutingSnapshot snapshot) {
+        public void snapshotPublished(PoolRuntime pool, RoutingSnapshot snapshot, long buildNanos) {
         }
     };
 

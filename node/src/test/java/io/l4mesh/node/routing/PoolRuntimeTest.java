@@ -39,7 +39,7 @@ class PoolRuntimeTest {
         }
 
         @Override
-        public void snapshotPublished(PoolRuntime pool, RoutingSnapshot snapshot) {
+        public void snapshotPublished(PoolRuntime pool, RoutingSnapshot snapshot, long buildNanos) {
             snapshots.add(snapshot);
         }
     }
