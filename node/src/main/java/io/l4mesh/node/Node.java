@@ -133,6 +133,7 @@ public final class Node implements AutoCloseable, NodeControl {
                     node.mesh = new Mesh(config.nodeId(), node.pools.registry(), config.pools(), config.dataDir(),
                         node.control, node::adminHostPort, node.faults.gossip());
                     node.mesh.telemetry(telemetry);
+                    node.mesh.loadSource(node::load);
                     node.pools.mesh(node.mesh);
                     node.metrics.bind(node.mesh, config.pools().keySet());
                 }
@@ -273,7 +274,13 @@ public final class Node implements AutoCloseable, NodeControl {
         return faults;
     }
 
+    @Override
+    public io.l4mesh.node.mesh.NodeLoad load() {
+        return queries.load(config.nodeId());
+    }
+
     /** The mesh, or null when this node runs alone. */
+    @Override
     public Mesh mesh() {
         return mesh;
     }

@@ -66,7 +66,7 @@ final class Queries {
                 BackendRuntime b = list.get(i);
                 bs.add(new NodeStatus.Backend(b.id(), b.weight(), b.draining(), b.health().name().toLowerCase(),
                     b.healthReason(), b.localHealth().name().toLowerCase(), b.localReason(), b.eligible(),
-                    b.activeFlows(), b.totalFlows(), b.totalConnectFailures(), slots[i]));
+                    b.flowsNow(), b.totalFlows(), b.totalConnectFailures(), slots[i]));
             }
             ps.add(new NodeStatus.Pool(p.name(), s.version(), String.format("%016x", s.table().fingerprint()),
                 s.eligibleCount(), bs));
@@ -148,6 +148,29 @@ final class Queries {
             }
         }
         return null;
+    }
+
+    /** This node's load, from published state (any thread). */
+    io.l4mesh.node.mesh.NodeLoad load(String nodeId) {
+        long connections = 0;
+        long packets = 0;
+        long flows = 0;
+        int vips = 0;
+        int announced = 0;
+        for (ProxyListener pl : listeners.view()) {
+            flows += pl.activeFlows();
+            if (pl instanceof io.l4mesh.node.packet.PacketListener p) {
+                vips++;
+                announced += p.announced() ? 1 : 0;
+                packets += p.counters().forwarded();
+                connections += p.counters().flowsCreated();
+            } else {
+                connections += pl.runtime().acceptedTotal();
+            }
+        }
+        String state = draining.getAsBoolean() ? "draining" : selfCheck() != null ? "not-ready" : "serving";
+        return new io.l4mesh.node.mesh.NodeLoad(nodeId, System.currentTimeMillis(), state, vips, announced,
+            connections, packets, flows);
     }
 
     /** A listener's bound address as text, read from another thread ("-" while it closes). */

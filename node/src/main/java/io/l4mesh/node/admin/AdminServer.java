@@ -272,12 +272,35 @@ public final class AdminServer implements AutoCloseable {
             case "members" -> {
                 return done(get(m, p, 1, this::members));
             }
+            case "mesh" -> {
+                return done(get(m, p, 1, () -> MeshReport.of(node)));
+            }
+            case "ui" -> {
+                expect(m, HttpMethod.GET, p, 1);
+                return done(new Reply(HttpResponseStatus.OK, page(), "text/html; charset=utf-8"));
+            }
             case "fault" -> {
                 return done(fault(m, p, req));
             }
             default -> throw new ApiException(HttpResponseStatus.NOT_FOUND, "no such endpoint: " + qs.rawPath());
         }
     }
+
+    /** The live mesh page: one self-contained HTML file (no CDN, no build step), read once. */
+    private static String page() throws java.io.IOException {
+        String p = pageText;
+        if (p == null) {
+            try (var in = AdminServer.class.getResourceAsStream("mesh.html")) {
+                if (in == null) {
+                    throw new java.io.IOException("mesh.html is missing from the build");
+                }
+                p = pageText = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            }
+        }
+        return p;
+    }
+
+    private static volatile String pageText;
 
     private static CompletableFuture<Reply> done(Reply r) {
         return CompletableFuture.completedFuture(r);

@@ -53,4 +53,7 @@ public interface NodeControl {
      * nothing changed (a {@link io.l4mesh.node.config.ConfigException} for a file that does not validate).
      */
     CompletableFuture<String> reloadFromFile();
+
+    /** What this node says about its load (the live mesh page; gossiped to the others in a mesh). Any thread. */
+    io.l4mesh.node.mesh.NodeLoad load();
 }

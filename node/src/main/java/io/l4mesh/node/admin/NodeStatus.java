@@ -25,7 +25,7 @@ public record NodeStatus(String node, String version, long uptimeSeconds, String
      * when alone); {@code localHealth} is what this node's probes see. {@code slots}: its share of the Maglev table.
      */
     public record Backend(String address, int weight, boolean draining, String health, String healthReason,
-                          String localHealth, String localReason, boolean eligible, int active, long flows,
+                          String localHealth, String localReason, boolean eligible, long active, long flows,
                           long connectFailures, int slots) {
     }
 

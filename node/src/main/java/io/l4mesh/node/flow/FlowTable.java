@@ -52,6 +52,15 @@ public final class FlowTable implements AutoCloseable {
     public static final int ESTABLISHED = 2;
     public static final int CLOSING = 3;
 
+    /**
+     * Told of every flow that enters or leaves the table, by backend id, on the owner's thread (so a node can say
+     * how many flows each backend carries in packet mode). Must not touch the table.
+     */
+    @FunctionalInterface
+    public interface Occupancy {
+        void changed(int backendId, int delta);
+    }
+
     /** {@link #upsert} results. */
     public static final int INSERTED = 0;
     public static final int UPDATED = 1;
@@ -100,6 +109,21 @@ public final class FlowTable implements AutoCloseable {
      *                   {@link #CLOSING}); index 0 is unused
      * @param shared     whether other threads read it through {@link #read}
      */
+    /** The owner's occupancy listener, or null. */
+    private Occupancy occupancy;
+
+    /** Tells {@code o} of every flow that enters or leaves from now on (owner thread; null: nobody). */
+    public void occupancy(Occupancy o) {
+        this.occupancy = o;
+    }
+
+    private void occupied(int backendId, int delta) {
+        Occupancy o = occupancy;
+        if (o != null) {
+            o.changed(backendId, delta);
+        }
+    }
+
     public FlowTable(long maxEntries, int[] timeouts, boolean shared) {
         if (maxEntries < 1) {
             throw new IllegalArgumentException("maxEntries must be at least 1");
@@ -261,10 +285,15 @@ public final class FlowTable implements AutoCloseable {
 
     /** Gives the flow in {@code slot} a new backend (a rehash), as a decision of {@code version}. */
     public void update(long slot, int backendId, long version, int state, int now) {
+        int old = backendId(slot);
         begin();
         set(slot, 2, (w(slot, 2) & 0xFFFFFFFF_00000000L) | backendId & 0xFFFFFFFFL);
         set(slot, 3, word3(version, now, state, REF | ACTIVE));
         end();
+        if (old != backendId) {
+            occupied(old, -1);
+            occupied(backendId, 1);
+        }
     }
 
     /**
@@ -288,6 +317,7 @@ public final class FlowTable implements AutoCloseable {
         set(slot, 3, word3(version, now, state, REF | ACTIVE));
         size++;
         end();
+        occupied(backendId, 1);
         return slot;
     }
 
@@ -325,6 +355,7 @@ public final class FlowTable implements AutoCloseable {
     }
 
     private void removeAt(long hole) {
+        int gone = FlowEntry.backend(w(hole, 2));
         long j = hole;
         while (true) {
             j = next(j);
@@ -341,6 +372,7 @@ public final class FlowTable implements AutoCloseable {
         }
         mem.asSlice(hole * SLOT_BYTES, SLOT_BYTES).fill((byte) 0);
         size--;
+        occupied(gone, -1);
     }
 
     /** CLOCK: frees one slot, preferring expired entries, else the first whose ref bit is clear. */
@@ -513,8 +545,16 @@ public final class FlowTable implements AutoCloseable {
         return stateOf(w3);
     }
 
+    /** Frees the memory; the occupancy listener hears of every flow still held leaving (the owner has stopped). */
     @Override
     public void close() {
+        if (occupancy != null) {
+            for (long slot = 0; slot < capacity; slot++) {
+                if (stateOf(w(slot, 3)) != EMPTY) {
+                    occupied(FlowEntry.backend(w(slot, 2)), -1);
+                }
+            }
+        }
         arena.close();
     }
 }

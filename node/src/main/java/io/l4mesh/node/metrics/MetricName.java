@@ -31,7 +31,8 @@ public enum MetricName {
     BACKEND_CONNECTIONS("l4mesh.backend.connections", Kind.COUNTER, "Flows sent to a backend, by pool and backend",
         "pool", "backend"),
     BACKEND_CONNECTIONS_ACTIVE("l4mesh.backend.connections.active", Kind.GAUGE,
-        "Open flows on a backend, by pool and backend", "pool", "backend"),
+        "Flows a backend carries now through this node, by pool and backend: open connections and UDP sessions "
+            + "(proxy), flow-table entries (packet)", "pool", "backend"),
     BACKEND_CONNECT_FAILURES("l4mesh.backend.connect.failures", Kind.COUNTER,
         "Failed or timed-out connects to a backend, by pool and backend", "pool", "backend"),
     BACKEND_CONNECT_TIME("l4mesh.backend.connect.time", Kind.TIMER,

@@ -206,7 +206,7 @@ public final class NodeMetrics {
         Tags t = Tags.of("pool", p.name(), "backend", b.id());
         List<Meter> m = new ArrayList<>();
         m.add(counter(MetricName.BACKEND_CONNECTIONS, t, b, BackendRuntime::totalFlows));
-        m.add(gauge(MetricName.BACKEND_CONNECTIONS_ACTIVE, t, b, BackendRuntime::activeFlows));
+        m.add(gauge(MetricName.BACKEND_CONNECTIONS_ACTIVE, t, b, BackendRuntime::flowsNow));
         m.add(counter(MetricName.BACKEND_CONNECT_FAILURES, t, b, BackendRuntime::totalConnectFailures));
         m.add(latency(b, BackendRuntime.Latency.CONNECT, MetricName.BACKEND_CONNECT_TIME, t));
         m.add(latency(b, BackendRuntime.Latency.FIRST_BYTE, MetricName.BACKEND_FIRST_BYTE_TIME, t));

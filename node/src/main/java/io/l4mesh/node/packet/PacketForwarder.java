@@ -112,6 +112,14 @@ public final class PacketForwarder implements Runnable {
             }
         };
         this.sweepPeriodNanos = Math.max(1, refreshSeconds) * 1_000_000_000L;
+        // each flow this thread records counts for its backend (the ACTIVE column of l4mesh status, the gauge)
+        table.occupancy((backendId, delta) -> {
+            RoutingSnapshot s = pool.get().snapshot();
+            int i = s.indexOfFlowId(backendId);
+            if (i >= 0) {
+                s.backendAt(i).packetFlows(delta);
+            }
+        });
     }
 
     @Override

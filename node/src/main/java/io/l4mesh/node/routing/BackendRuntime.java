@@ -49,6 +49,8 @@ public final class BackendRuntime {
     final AtomicInteger active = new AtomicInteger();
     final AtomicInteger consecutiveConnectFailures = new AtomicInteger();
     final LongAdder flows = new LongAdder();
+    /** Packet mode: entries of this node's flow tables that name this backend (packet threads add and subtract). */
+    final LongAdder packetFlows = new LongAdder();
     final LongAdder connectFailures = new LongAdder();
     final LongAdder probesOk = new LongAdder();
     final LongAdder probesFailed = new LongAdder();
@@ -258,6 +260,20 @@ public final class BackendRuntime {
 
     public int activeFlows() {
         return active.get();
+    }
+
+    /** Packet mode: a flow naming this backend entered ({@code +1}) or left ({@code -1}) a flow table. */
+    public void packetFlows(int delta) {
+        packetFlows.add(delta);
+    }
+
+    /**
+     * The flows this backend carries now through this node, both planes: open proxy connections and UDP sessions,
+     * and packet-mode flow-table entries. (The packet part may undercount after the backend was removed and added
+     * back while old entries naming it expire; it never reads below 0.)
+     */
+    public long flowsNow() {
+        return active.get() + Math.max(0, packetFlows.sum());
     }
 
     public long totalFlows() {

@@ -49,6 +49,54 @@ class FlowTableTest {
         }
     }
 
+    /**
+     * The occupancy listener hears of every flow entering and leaving, however it leaves (removal, a new backend,
+     * expiry by the sweep, eviction under a full table, close): its counts per backend always match the table's.
+     */
+    @Test
+    void occupancyCountsEveryFlowByBackend() {
+        Map<Integer, Integer> heard = new HashMap<>();
+        FlowTable t = new FlowTable(500, TIMEOUTS, false);
+        t.occupancy((backend, delta) -> heard.merge(backend, delta, Integer::sum));
+        SplittableRandom rnd = new SplittableRandom(11);
+        int now = 0;
+        for (int op = 0; op < 50_000; op++) {
+            Key k = new Key(0, 0xFFFF_0000_0000L | rnd.nextInt(800), FlowTable.ports(rnd.nextInt(2), 80));
+            long slot = t.find(k.hi, k.lo, k.ports);
+            int b = 1 + rnd.nextInt(4);
+            int what = rnd.nextInt(10);
+            if (slot < 0) {
+                t.insert(k.hi, k.lo, k.ports, b, 1, what < 3 ? FlowTable.SYN_SEEN : FlowTable.ESTABLISHED, now);
+            } else if (what < 3) {
+                t.remove(slot);
+            } else if (what < 6) {
+                t.update(slot, b, 2, FlowTable.ESTABLISHED, now);
+            }
+            if (op % 1000 == 0) {
+                now += 10;                       // SYN_SEEN entries (30 s) expire; the sweep removes them
+                t.sweep(now, 200, null);
+            }
+            if (op % 5000 == 0) {
+                assertEquals(counts(t), heard.entrySet().stream().filter(e -> e.getValue() != 0)
+                    .collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue)), "at " + op);
+            }
+        }
+        assertTrue(t.evictedPressure() + t.evictedExpired() > 0, "evictions and expiry were exercised");
+        t.close();
+        assertTrue(heard.values().stream().allMatch(v -> v == 0), "closing lets every flow go: " + heard);
+    }
+
+    /** Entries per backend id, read slot by slot. */
+    private static Map<Integer, Integer> counts(FlowTable t) {
+        Map<Integer, Integer> c = new HashMap<>();
+        for (long slot = 0; slot < t.capacity(); slot++) {
+            if (t.state(slot) != FlowTable.EMPTY) {
+                c.merge(t.backendId(slot), 1, Integer::sum);
+            }
+        }
+        return c;
+    }
+
     @Test
     void atMostFortyThreeBytesPerFlowIncludingTheIndex() {
         try (FlowTable t = new FlowTable(1_000_000, TIMEOUTS, false)) {

@@ -245,6 +245,11 @@ class DsrTest {
                 "a packet-mode flow is counted where operators look (/flows, /status): " + flows);
             assertTrue(metrics.matches("(?s).*l4mesh_connections_active\\{listener=\"vip\",node=\"pn\"} [1-9].*"),
                 "and in the active-connections gauge");
+            String backends = NetNamespace.call(n, () -> httpGet("127.0.0.1", 19990, "/backends"));
+            assertTrue(backends.replaceAll("\\s", "").matches("(?s).*\"active\":[1-9].*"),
+                "and in its backend's ACTIVE column: " + backends);
+            assertTrue(metrics.matches("(?s).*l4mesh_backend_connections_active\\{[^}]*} [1-9].*"),
+                "and the backend's gauge");
             assertTrue(metrics.matches("(?s).*l4mesh_vip_announced\\{listener=\"vip\",node=\"pn\"} 1\\.0.*"),
                 "the VIP is announced");
             assertEquals(List.of(), io.l4mesh.node.metrics.Exposition.labelProblems(metrics),

@@ -165,7 +165,7 @@ class PoolBehaviourTest {
         assertTrue(tally(addr, 60).containsKey(victim), "undrained backend takes flows again");
     }
 
-    private static int activeOn(Node node, String address) {
+    private static long activeOn(Node node, String address) {
         try {
             return node.status().pools().get(0).backends().stream().filter(b -> b.address().equals(address))
                 .findFirst().orElseThrow().active();
