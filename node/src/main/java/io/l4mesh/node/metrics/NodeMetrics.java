@@ -119,7 +119,8 @@ public final class NodeMetrics {
             m.add(counter(MetricName.CONNECTIONS_RETRIED, t, l, ListenerRuntime::retriedTotal));
         }
         m.add(counter(MetricName.IDLE_TIMEOUTS, t, l, ListenerRuntime::idleTimeoutsTotal));
-        m.add(counter(MetricName.RESETS, t, l, ListenerRuntime::resetsTotal));
+        m.add(counter(MetricName.RESETS, t.and("from", "client"), l, ListenerRuntime::resetsFromClientTotal));
+        m.add(counter(MetricName.RESETS, t.and("from", "backend"), l, ListenerRuntime::resetsFromBackendTotal));
         m.add(counter(MetricName.BYTES, t.and("direction", "in"), l, ListenerRuntime::bytesInTotal));
         m.add(counter(MetricName.BYTES, t.and("direction", "out"), l, ListenerRuntime::bytesOutTotal));
         if (l.config().protocol() == io.l4mesh.node.config.Protocol.UDP && l.config().packet() == null) {

@@ -28,7 +28,9 @@ public final class ListenerRuntime {
     /** Connections a backend took only after the first one tried failed to connect. */
     final LongAdder retried = new LongAdder();
     final LongAdder idleTimeouts = new LongAdder();
-    final LongAdder resets = new LongAdder();
+    /** Connections ended by a reset (or an error) from the client's side, and from the backend's. */
+    final LongAdder resetsFromClient = new LongAdder();
+    final LongAdder resetsFromBackend = new LongAdder();
     final LongAdder bytesIn = new LongAdder();
     final LongAdder bytesOut = new LongAdder();
     final LongAdder datagramsIn = new LongAdder();
@@ -126,8 +128,16 @@ public final class ListenerRuntime {
         return idleTimeouts.sum();
     }
 
+    public long resetsFromClientTotal() {
+        return resetsFromClient.sum();
+    }
+
+    public long resetsFromBackendTotal() {
+        return resetsFromBackend.sum();
+    }
+
     public long resetsTotal() {
-        return resets.sum();
+        return resetsFromClient.sum() + resetsFromBackend.sum();
     }
 
     public long bytesInTotal() {

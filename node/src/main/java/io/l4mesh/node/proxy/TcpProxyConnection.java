@@ -284,7 +284,7 @@ final class TcpProxyConnection {
             closing = true;
             releaseEarly();
             if (cause instanceof IOException) {
-                listener.resets.increment();
+                (isClient ? listener.resetsFromClient : listener.resetsFromBackend).increment();
             } else {
                 listener.errors().record("tcp.relay", cause);
             }

@@ -238,7 +238,7 @@ final class UdpShard extends ChannelInboundHandlerAdapter {
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         // A listening UDP socket can report ICMP errors for earlier replies; they concern no session we keep.
         if (cause instanceof java.io.IOException) {
-            listener.resets.increment();
+            listener.resetsFromClient.increment();     // a client's ICMP error for a reply sent to it
         } else {
             listener.errors().record("udp.listener", cause);
         }

@@ -165,6 +165,8 @@ class TcpProxyTest {
                 return false;
             }
         });
+        assertEquals(1.0, sample(node.metrics().scrape(), "l4mesh_resets_total\\{from=\"backend\",listener=\"t\",[^}]*}"),
+            "counted as the backend's reset");
     }
 
     @Test
@@ -186,6 +188,8 @@ class TcpProxyTest {
         c.close();
         Await.until(Duration.ofSeconds(5), "backend saw the end", () -> outcome.get() != null);
         assertTrue(outcome.get().toLowerCase().contains("reset"), "backend saw: " + outcome.get());
+        Await.until(Duration.ofSeconds(5), "counted as the client's reset", () -> sample(node.metrics().scrape(),
+            "l4mesh_resets_total\\{from=\"client\",listener=\"t\",[^}]*}") == 1.0);
     }
 
     @Test
