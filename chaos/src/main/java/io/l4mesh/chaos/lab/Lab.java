@@ -654,8 +654,8 @@ public final class Lab {
     /** The command line that runs {@code l4mesh lab <args>} in a new JVM like this one (same Java and class path). */
     public static List<String> labCommand(List<String> args) {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-            "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-Xmx64m", "-cp", System.getProperty("java.class.path"),
-            LabCommand.class.getName()));
+            "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-Xmx64m", "-cp",
+            System.getProperty("java.class.path"), LabCommand.class.getName()));
         cmd.addAll(args);
         return cmd;
     }

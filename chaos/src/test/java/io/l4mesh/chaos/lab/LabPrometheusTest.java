@@ -80,14 +80,15 @@ class LabPrometheusTest {
             Await.until(Duration.ofSeconds(30), "flows are created and replicated to the peers",
                 () -> api.query("sum(l4mesh_flows_total{event=\"created\"}) >= 60").size() == 1
                     && api.query("sum(l4mesh_flowsync_lag_seconds_count) >= 60").size() == 1);
-            assertEquals(1, api.query("histogram_quantile(0.99, sum by (le) (rate(l4mesh_flowsync_lag_seconds_bucket[5m])))"
-                + " < 1").size(), "replication lag p99 under a second");
+            assertEquals(1, api.query("histogram_quantile(0.99, sum by (le) "
+                + "(rate(l4mesh_flowsync_lag_seconds_bucket[5m]))) < 1").size(), "replication lag p99 under a second");
             try {
                 Await.until(Duration.ofSeconds(30), "flow-table utilisation on every node",
                     () -> api.query("l4mesh:flow_table:utilisation{listener=\"vip\"} > 0").size() == 3);
             } catch (AssertionError e) {
                 throw new AssertionError(e.getMessage() + "; entries: "
-                    + api.query("l4mesh_flow_table_entries{listener=\"vip\"}") + "; next hops: " + lab.vipNextHops(), e);
+                    + api.query("l4mesh_flow_table_entries{listener=\"vip\"}") + "; next hops: " + lab.vipNextHops(),
+                    e);
             }
 
             String metrics = new io.l4mesh.node.admin.AdminClient("127.0.0.1:" + (adminBase + 1)).get("/metrics")

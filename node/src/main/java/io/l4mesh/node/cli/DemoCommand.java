@@ -102,12 +102,12 @@ public final class DemoCommand implements Callable<Integer> {
                 for (int i = 0; i < nodes; i++) {
                     targets.add("127.0.0.1:" + (adminPort + i));
                 }
-                Process prom = new ProcessBuilder(sidecar.prepare(dir, targets, prometheusPort)).redirectErrorStream(true)
-                    .redirectOutput(dir.resolve("prometheus.log").toFile()).start();
+                Process prom = new ProcessBuilder(sidecar.prepare(dir, targets, prometheusPort))
+                    .redirectErrorStream(true).redirectOutput(dir.resolve("prometheus.log").toFile()).start();
                 children.add(prom);
                 if (!awaitPort("127.0.0.1", prometheusPort, 30, stop)) {
-                    System.err.println("l4mesh demo: Prometheus did not start; its log: " + dir.resolve("prometheus.log")
-                        + " (port in use? see --prometheus-port)");
+                    System.err.println("l4mesh demo: Prometheus did not start; its log: "
+                        + dir.resolve("prometheus.log") + " (port in use? see --prometheus-port)");
                     return L4meshCli.EXIT_FAILURE;
                 }
             }

@@ -45,9 +45,6 @@ import java.util.logging.Logger;
 public final class Mesh implements AutoCloseable {
     static final String TOPIC_DELTA = "pool";
     static final String TOPIC_FULL = "pool-full";
-    /** Each node's load, every {@link #LOAD_EVERY_MS}, for the live mesh page. */
-    static final String TOPIC_LOAD = "load";
-    static final long LOAD_EVERY_MS = 1000;
     static final long FULL_SYNC_MIN_INTERVAL_NANOS = 500_000_000L;
     static final String STATE_FILE = "pool-state.json";
     private static final Logger LOG = Log.logger(Mesh.class);
@@ -79,11 +76,8 @@ public final class Mesh implements AutoCloseable {
     private final LongAdder applyFailures = new LongAdder();
     private volatile String syncAddress = "";
     private long pendingSinceNanos = -1;
-    /** What this node says about its load (the node supplies it; null: nothing is sent). */
-    private volatile java.util.function.Supplier<NodeLoad> loadSource;
-    /** Control thread: the last load each member sent, by member id. */
-    private final Map<String, NodeLoad> loads = new java.util.HashMap<>();
-    private volatile Map<String, NodeLoad> loadsView = Map.of();
+    /** The members' load for the live mesh page (gossiped every second). */
+    private final LoadBoard loads = new LoadBoard();
     /** Spans for joins, leaves and gossiped pool changes (off unless configured). */
     private volatile io.l4mesh.node.telemetry.Telemetry telemetry = io.l4mesh.node.telemetry.Telemetry.off("");
     /** Where convergence times go (nanoseconds from a local change until every member has it). */
@@ -162,7 +156,8 @@ public final class Mesh implements AutoCloseable {
             faults), io.l4mesh.node.telemetry.Telemetry.COUNT, (long) seeds.size());
         view = membership.view();
         control.execute(this::publish);
-        control.scheduleAtFixedRate(this::sendLoad, LOAD_EVERY_MS, LOAD_EVERY_MS, TimeUnit.MILLISECONDS);
+        control.scheduleAtFixedRate(() -> loads.send(membership), LoadBoard.EVERY_MS, LoadBoard.EVERY_MS,
+            TimeUnit.MILLISECONDS);
         long every = Math.max(200, mesh.syncInterval().toMillis());
         control.scheduleAtFixedRate(this::antiEntropy, every, every, TimeUnit.MILLISECONDS);
         control.scheduleAtFixedRate(() -> {
@@ -199,8 +194,7 @@ public final class Mesh implements AutoCloseable {
             (graceful ? left : removed).increment();
             states.remove(gone.id());
             statesView = Map.copyOf(states);
-            loads.remove(gone.id());
-            loadsView = Map.copyOf(loads);
+            loads.forget(gone);
             Log.info(LOG, graceful ? "member.left" : "member.removed", "node", gone.nodeId(), "address",
                 gone.address(), "members", v.size());
             telemetry.event(graceful ? "mesh.member.left" : "mesh.member.removed",
@@ -235,8 +229,10 @@ public final class Mesh implements AutoCloseable {
     }
 
     private void onEntries(String topic, byte[] payload, Member from) {
-        if (topic.equals(TOPIC_LOAD)) {
-            onLoad(payload, from);
+        if (topic.equals(LoadBoard.TOPIC)) {
+            if (!loads.received(payload, from, view)) {
+                malformed.increment();
+            }
             return;
         }
         if (!topic.equals(TOPIC_DELTA) && !topic.equals(TOPIC_FULL)) {
@@ -556,46 +552,12 @@ public final class Mesh implements AutoCloseable {
 
     /** Where this node's load comes from, for the live mesh page. Before {@link #join}. */
     public void loadSource(java.util.function.Supplier<NodeLoad> source) {
-        this.loadSource = source;
-    }
-
-    private void sendLoad() {
-        java.util.function.Supplier<NodeLoad> source = loadSource;
-        Membership m = membership;
-        if (source == null || m == null) {
-            return;
-        }
-        try {
-            m.broadcast(TOPIC_LOAD, source.get().encode());
-        } catch (RuntimeException e) {
-            Log.debug(LOG, "mesh.load_not_sent", "detail", e.toString());
-        }
-    }
-
-    private void onLoad(byte[] payload, Member from) {
-        NodeLoad l;
-        try {
-            l = NodeLoad.decode(payload);
-        } catch (IOException e) {
-            malformed.increment();
-            return;
-        }
-        if (!l.nodeId().equals(from.nodeId()) || view == null || view.others().stream().noneMatch(o -> o.id()
-            .equals(from.id()))) {
-            return;   // a member speaks only for itself, and only while it is one
-        }
-        NodeLoad old = loads.get(from.id());
-        if (old == null || old.atMs() <= l.atMs()) {
-            loads.put(from.id(), l);
-            loadsView = Map.copyOf(loads);
-        }
+        loads.source(source);
     }
 
     /** The last load each other live member sent, by node id (this node's own is not in it). Any thread. */
     public Map<String, NodeLoad> loads() {
-        Map<String, NodeLoad> byNode = new java.util.TreeMap<>();
-        loadsView.values().forEach(l -> byNode.put(l.nodeId(), l));
-        return byNode;
+        return loads.loads();
     }
 
     /** The pools some entries change, comma-separated (a span attribute). */
