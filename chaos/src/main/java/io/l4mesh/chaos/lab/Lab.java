@@ -6,7 +6,6 @@ import io.l4mesh.node.cli.L4meshCli;
 import io.l4mesh.node.packet.Commands;
 import io.l4mesh.node.packet.NetNamespace;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -601,25 +600,10 @@ public final class Lab {
             try (Socket s = new Socket()) {
                 s.setSoTimeout(10_000);
                 s.connect(new InetSocketAddress("127.0.0.1", ADMIN_PORT), 2000);
-                byte[] b = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
-                String req = method + " " + path + " HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n"
-                    + (body == null ? "" : "Content-Type: application/json\r\n") + "Content-Length: " + b.length
-                    + "\r\n\r\n";
-                s.getOutputStream().write(req.getBytes(StandardCharsets.US_ASCII));
-                s.getOutputStream().write(b);
-                return parse(s.getInputStream());
+                return AdminClient.exchange(s, "lab", method, path,
+                    body == null ? null : body.getBytes(StandardCharsets.UTF_8));
             }
         });
-    }
-
-    private static AdminClient.Response parse(InputStream in) throws IOException {
-        String all = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        int sp = all.indexOf(' ');
-        int end = all.indexOf("\r\n\r\n");
-        if (!all.startsWith("HTTP/1.1 ") || sp < 0 || end < 0) {
-            throw new IOException("not an HTTP response: " + all.lines().findFirst().orElse(""));
-        }
-        return new AdminClient.Response(Integer.parseInt(all.substring(sp + 1, sp + 4)), all.substring(end + 4));
     }
 
     /** The sum of the samples of a metric (regex up to the closing brace) on a lab node. */
