@@ -88,16 +88,10 @@ class DashboardNamesTest {
 
     /** Every dashboard panel's query and every rule's expression. */
     private static List<String> queries() throws IOException {
-        Path dir = Path.of("..", "dashboards");
         List<String> exprs = new java.util.ArrayList<>();
-        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
-        try (Stream<Path> s = Files.list(dir)) {
-            for (Path f : s.filter(p -> p.toString().endsWith(".json")).toList()) {
-                json.readTree(f.toFile()).path("panels")
-                    .forEach(p -> p.path("targets").forEach(t -> exprs.add(t.path("expr").asText())));
-            }
-        }
-        new com.fasterxml.jackson.dataformat.yaml.YAMLMapper().readTree(dir.resolve("l4mesh-alerts.yml").toFile())
+        DashboardQueries.all(DashboardQueries.dir()).forEach(q -> exprs.add(q.expr()));
+        new com.fasterxml.jackson.dataformat.yaml.YAMLMapper()
+            .readTree(DashboardQueries.dir().resolve("l4mesh-alerts.yml").toFile())
             .path("groups").forEach(g -> g.path("rules").forEach(r -> exprs.add(r.path("expr").asText())));
         assertTrue(exprs.size() > 50, "queries found: " + exprs.size());
         return exprs;
