@@ -11,7 +11,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code l4mesh bench proxy}: l4mesh against HAProxy and nginx on loopback, one run, one table. */
+/** {@code l4mesh bench ...}: benchmarks that print figures, each against a peer or a limit measured in the same run. */
 @Command(name = "l4mesh bench", mixinStandardHelpOptions = true,
     description = "Benchmarks that print figures. 'bench maglev' (JMH) is run by the ./l4mesh launcher.",
     subcommands = {BenchCommand.Proxy.class, BenchCommand.Packet.class, BenchCommand.Flows.class,
@@ -213,10 +213,17 @@ public final class BenchCommand implements Runnable {
 
     @Command(name = "proxy", mixinStandardHelpOptions = true,
         description = {"Measure l4mesh, HAProxy (mode tcp) and nginx (stream) in front of the same backends on loopback:",
-            "bulk throughput (iperf3), short connections/s (wrk, Connection: close), keep-alive requests/s and p99."})
+            "bulk throughput (iperf3), short connections/s (wrk, Connection: close), keep-alive requests/s and p99;",
+            "the systems take turns in rounds and each figure is the median of the rounds, with their spread."})
     static final class Proxy implements Callable<Integer> {
+        @picocli.CommandLine.Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
         @Option(names = "--seconds", defaultValue = "10", description = "Length of each measurement (default 10).")
         int seconds;
+
+        @Option(names = "--rounds", defaultValue = "3", description = "Rounds of every system in turn (default 3).")
+        int rounds;
 
         @Option(names = "--connections", defaultValue = "50", description = "wrk connections (default 50).")
         int connections;
@@ -229,71 +236,84 @@ public final class BenchCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            if (seconds < 1 || seconds > 300 || connections < 1 || connections > 10_000) {
-                System.err.println("l4mesh bench: need 1 <= --seconds <= 300 and 1 <= --connections <= 10000");
+            java.io.PrintWriter out = spec.commandLine().getOut();
+            java.io.PrintWriter err = spec.commandLine().getErr();
+            if (seconds < 1 || seconds > 300 || connections < 1 || connections > 10_000 || rounds < 1 || rounds > 20) {
+                err.println("l4mesh bench: need 1 <= --seconds <= 300, 1 <= --rounds <= 20 and "
+                    + "1 <= --connections <= 10000");
                 return L4meshCli.EXIT_USAGE;
             }
             List<String> systems = only != null ? only : List.of("direct", "l4mesh", "haproxy", "nginx");
+            for (String s : systems) {
+                if (!List.of("direct", "l4mesh", "haproxy", "nginx").contains(s)) {
+                    err.println("l4mesh bench: unknown system '" + s + "' (direct, l4mesh, haproxy, nginx)");
+                    return L4meshCli.EXIT_USAGE;
+                }
+            }
             boolean peers = systems.contains("haproxy") || systems.contains("nginx");
             List<String> missing = ProxyBench.missing(peers);
             if (!missing.isEmpty()) {
-                System.err.println("l4mesh bench: missing " + String.join(", ", missing));
-                System.err.println("l4mesh bench: on Debian/Ubuntu: sudo apt-get install haproxy nginx-light "
+                err.println("l4mesh bench: missing " + String.join(", ", missing));
+                err.println("l4mesh bench: on Debian/Ubuntu: sudo apt-get install haproxy nginx-light "
                     + "libnginx-mod-stream iperf3 wrk");
                 return L4meshCli.EXIT_FAILURE;
             }
-            List<ProxyBench.Result> results;
-            try (ProxyBench bench = new ProxyBench(seconds, connections, System.err)) {
-                results = bench.run(systems);
+            Map<String, String> machine = Machine.describe(List.of("haproxy", "nginx", "iperf3", "wrk"));
+            List<ProxyBench.Summary> results;
+            try (ProxyBench bench = new ProxyBench(seconds, connections, err)) {
+                results = ProxyBench.summarise(bench.run(systems, rounds));
             }
             Map<String, Double> ratios = ProxyBench.ratios(results);
             if (json) {
                 ObjectMapper m = new ObjectMapper();
                 ObjectNode root = m.createObjectNode();
                 root.put("seconds", seconds);
+                root.put("rounds", rounds);
                 root.put("connections", connections);
-                root.put("cores", Runtime.getRuntime().availableProcessors());
+                ObjectNode mach = root.putObject("machine");
+                machine.forEach(mach::put);
                 ObjectNode sys = root.putObject("systems");
-                for (ProxyBench.Result r : results) {
+                for (ProxyBench.Summary r : results) {
                     ObjectNode n = sys.putObject(r.system());
-                    n.put("gbitPerSecond", round(r.gbitPerSecond()));
-                    n.put("connectionsPerSecond", round(r.connectionsPerSecond()));
-                    n.put("requestsPerSecond", round(r.requestsPerSecond()));
-                    n.put("p99Millis", round(r.p99Millis()));
+                    put(n.putObject("gbitPerSecond"), r.gbitPerSecond());
+                    put(n.putObject("connectionsPerSecond"), r.connectionsPerSecond());
+                    put(n.putObject("requestsPerSecond"), r.requestsPerSecond());
+                    put(n.putObject("p99Millis"), r.p99Millis());
                 }
                 ObjectNode rat = root.putObject("l4meshToBestPeer");
                 ratios.forEach((k, v) -> rat.put(k, round(v)));
-                System.out.println(m.writerWithDefaultPrettyPrinter().writeValueAsString(root));
+                out.println(m.writerWithDefaultPrettyPrinter().writeValueAsString(root));
+                out.flush();
                 return 0;
             }
+            out.println("machine: " + Machine.line(machine));
+            out.printf("each figure: median of %d rounds (lowest-highest round), %d s per measurement%n%n", rounds,
+                seconds);
             Table t = new Table("SYSTEM", "BULK Gbit/s", "SHORT conn/s", "KEEP-ALIVE req/s", "p99 ms");
-            List<String[]> rows = new ArrayList<>();
-            for (ProxyBench.Result r : results) {
-                rows.add(new String[] {r.system(), fmt(r.gbitPerSecond()), fmt0(r.connectionsPerSecond()),
-                    fmt0(r.requestsPerSecond()), fmt(r.p99Millis())});
+            for (ProxyBench.Summary r : results) {
+                t.row(r.system(), r.gbitPerSecond().format("%.2f"), r.connectionsPerSecond().format("%.0f"),
+                    r.requestsPerSecond().format("%.0f"), r.p99Millis().format("%.2f"));
             }
-            rows.forEach(t::row);
-            java.io.PrintWriter out = new java.io.PrintWriter(System.out, true);
             t.print(out, "");
             if (!ratios.isEmpty()) {
-                out.printf("%nl4mesh / best peer: throughput %.2f, conn/s %.2f, req/s %.2f, p99 %.2f (above 1 is better)%n",
-                    ratios.get("throughput"), ratios.get("connectionsPerSecond"), ratios.get("requestsPerSecond"),
-                    ratios.get("p99Latency"));
+                out.printf("%nl4mesh / best peer (medians): throughput %.2f, conn/s %.2f, req/s %.2f, p99 %.2f "
+                    + "(above 1 is better)%n", ratios.get("throughput"), ratios.get("connectionsPerSecond"),
+                    ratios.get("requestsPerSecond"), ratios.get("p99Latency"));
             }
             out.flush();
             return 0;
         }
 
+        private static void put(ObjectNode n, Spread s) {
+            n.put("median", round(s.median()));
+            n.put("min", round(s.min()));
+            n.put("max", round(s.max()));
+            var a = n.putArray("rounds");
+            s.rounds().forEach(v -> a.add(round(v)));
+        }
+
         private static double round(double v) {
             return Math.round(v * 100) / 100.0;
-        }
-
-        private static String fmt(double v) {
-            return String.format("%.2f", v);
-        }
-
-        private static String fmt0(double v) {
-            return String.format("%.0f", v);
         }
     }
 }

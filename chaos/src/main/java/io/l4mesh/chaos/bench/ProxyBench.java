@@ -37,9 +37,9 @@ public final class ProxyBench implements AutoCloseable {
     private final int connections;
     private final Path dir;
     private final List<Process> processes = new ArrayList<>();
-    private final java.io.PrintStream log;
+    private final java.io.PrintWriter log;
 
-    public ProxyBench(int seconds, int connections, java.io.PrintStream log) throws IOException {
+    public ProxyBench(int seconds, int connections, java.io.PrintWriter log) throws IOException {
         this.seconds = seconds;
         this.connections = connections;
         this.dir = Files.createTempDirectory("l4mesh-bench");
@@ -72,43 +72,71 @@ public final class ProxyBench implements AutoCloseable {
         return null;
     }
 
-    /** Runs the whole comparison; {@code systems} is a subset of direct, l4mesh, haproxy, nginx. */
-    public List<Result> run(List<String> systems) throws Exception {
+    /**
+     * Runs the whole comparison; {@code systems} is a subset of direct, l4mesh, haproxy, nginx. Every proxy runs
+     * for the whole benchmark (idle while another is measured) and the systems take turns in rounds (A B C, A B C,
+     * ...), each round measuring every figure of every system once.
+     *
+     * @return one list of per-round results per system, in the order of {@code systems}
+     */
+    public Map<String, List<Result>> run(List<String> systems, int rounds) throws Exception {
         int iperfPort = freePort();
         int httpPort = freePort();
         start("iperf3", List.of(which("iperf3"), "-s", "-B", "127.0.0.1", "-p", Integer.toString(iperfPort)));
         startNginxHttp(httpPort);
         awaitPort(iperfPort);
         awaitPort(httpPort);
-        List<Result> results = new ArrayList<>();
+        Map<String, int[]> ports = new LinkedHashMap<>();
         for (String system : systems) {
             int proxyIperf = freePort();
             int proxyHttp = freePort();
-            Process p = switch (system) {
-                case "direct" -> null;
+            switch (system) {
+                case "direct" -> {
+                    proxyIperf = iperfPort;
+                    proxyHttp = httpPort;
+                }
                 case "l4mesh" -> startL4mesh(proxyIperf, proxyHttp, iperfPort, httpPort);
                 case "haproxy" -> startHaproxy(proxyIperf, proxyHttp, iperfPort, httpPort);
                 case "nginx" -> startNginxStream(proxyIperf, proxyHttp, iperfPort, httpPort);
                 default -> throw new IllegalArgumentException("unknown system " + system);
-            };
-            int ip = p == null ? iperfPort : proxyIperf;
-            int hp = p == null ? httpPort : proxyHttp;
-            awaitPort(ip);
-            awaitPort(hp);
-            log.printf("bench: %s: warming up%n", system);
-            wrk(hp, Math.max(2, seconds / 3), false);
-            log.printf("bench: %s: iperf3 %ds%n", system, seconds);
-            double gbit = iperf(ip);
-            log.printf("bench: %s: wrk Connection: close %ds%n", system, seconds);
-            double cps = wrk(hp, seconds, true)[0];
-            log.printf("bench: %s: wrk keep-alive %ds%n", system, seconds);
-            double[] ka = wrk(hp, seconds, false);
-            results.add(new Result(system, gbit, cps, ka[0], ka[1]));
-            if (p != null) {
-                stop(p);
+            }
+            ports.put(system, new int[] {proxyIperf, proxyHttp});
+        }
+        for (var e : ports.entrySet()) {
+            awaitPort(e.getValue()[0]);
+            awaitPort(e.getValue()[1]);
+            log.printf("bench: %s: warming up%n", e.getKey());
+            wrk(e.getValue()[1], Math.max(2, seconds / 3), false);
+        }
+        Map<String, List<Result>> results = new LinkedHashMap<>();
+        for (int round = 1; round <= rounds; round++) {
+            for (var e : ports.entrySet()) {
+                String system = e.getKey();
+                log.printf("bench: round %d of %d: %s: iperf3, wrk Connection: close, wrk keep-alive, %d s each%n",
+                    round, rounds, system, seconds);
+                double gbit = iperf(e.getValue()[0]);
+                double cps = wrk(e.getValue()[1], seconds, true)[0];
+                double[] ka = wrk(e.getValue()[1], seconds, false);
+                results.computeIfAbsent(system, k -> new ArrayList<>()).add(new Result(system, gbit, cps, ka[0], ka[1]));
             }
         }
         return results;
+    }
+
+    /** One system's figures over every round. */
+    public record Summary(String system, Spread gbitPerSecond, Spread connectionsPerSecond, Spread requestsPerSecond,
+                          Spread p99Millis) {
+        static Summary of(String system, List<Result> rounds) {
+            return new Summary(system, Spread.of(rounds.stream().map(Result::gbitPerSecond).toList()),
+                Spread.of(rounds.stream().map(Result::connectionsPerSecond).toList()),
+                Spread.of(rounds.stream().map(Result::requestsPerSecond).toList()),
+                Spread.of(rounds.stream().map(Result::p99Millis).toList()));
+        }
+    }
+
+    /** Each system's median and spread over the rounds, in the order of {@code results}. */
+    public static List<Summary> summarise(Map<String, List<Result>> results) {
+        return results.entrySet().stream().map(e -> Summary.of(e.getKey(), e.getValue())).toList();
     }
 
     private Process startL4mesh(int iperfListen, int httpListen, int iperf, int http) throws IOException {
@@ -286,21 +314,26 @@ public final class ProxyBench implements AutoCloseable {
         }
     }
 
-    /** Ratios of l4mesh to the best peer per figure (latency: peer / l4mesh, so above 1 is better too). */
-    public static Map<String, Double> ratios(List<Result> results) {
+    /**
+     * Ratios of l4mesh's median to the best peer's median per figure (latency: peer / l4mesh, so above 1 is better
+     * too); empty without l4mesh or a peer.
+     */
+    public static Map<String, Double> ratios(List<Summary> results) {
         Map<String, Double> r = new LinkedHashMap<>();
-        Result mine = results.stream().filter(x -> x.system().equals("l4mesh")).findFirst().orElse(null);
-        List<Result> peers = results.stream().filter(x -> x.system().equals("haproxy") || x.system().equals("nginx"))
+        Summary mine = results.stream().filter(x -> x.system().equals("l4mesh")).findFirst().orElse(null);
+        List<Summary> peers = results.stream().filter(x -> x.system().equals("haproxy") || x.system().equals("nginx"))
             .toList();
         if (mine == null || peers.isEmpty()) {
             return r;
         }
-        r.put("throughput", mine.gbitPerSecond() / peers.stream().mapToDouble(Result::gbitPerSecond).max().orElseThrow());
-        r.put("connectionsPerSecond", mine.connectionsPerSecond()
-            / peers.stream().mapToDouble(Result::connectionsPerSecond).max().orElseThrow());
-        r.put("requestsPerSecond", mine.requestsPerSecond()
-            / peers.stream().mapToDouble(Result::requestsPerSecond).max().orElseThrow());
-        r.put("p99Latency", peers.stream().mapToDouble(Result::p99Millis).min().orElseThrow() / mine.p99Millis());
+        r.put("throughput", mine.gbitPerSecond().median()
+            / peers.stream().mapToDouble(x -> x.gbitPerSecond().median()).max().orElseThrow());
+        r.put("connectionsPerSecond", mine.connectionsPerSecond().median()
+            / peers.stream().mapToDouble(x -> x.connectionsPerSecond().median()).max().orElseThrow());
+        r.put("requestsPerSecond", mine.requestsPerSecond().median()
+            / peers.stream().mapToDouble(x -> x.requestsPerSecond().median()).max().orElseThrow());
+        r.put("p99Latency", peers.stream().mapToDouble(x -> x.p99Millis().median()).min().orElseThrow()
+            / mine.p99Millis().median());
         return r;
     }
 
