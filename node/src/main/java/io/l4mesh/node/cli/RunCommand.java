@@ -5,6 +5,7 @@ import io.l4mesh.node.config.ConfigException;
 import io.l4mesh.node.config.ConfigLoader;
 import io.l4mesh.node.config.NodeConfig;
 import io.l4mesh.node.log.Log;
+import io.netty.util.ResourceLeakDetector;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -32,6 +33,11 @@ public final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Log.setup(level(logLevel));
+        if (System.getProperty("io.netty.leakDetection.level") == null) {
+            // Netty's default tracks one buffer in 128 with a stack trace: the only allocation left per proxied
+            // read. The tests run with paranoid tracking; -Dio.netty.leakDetection.level=simple turns it on here.
+            ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
+        }
         NodeConfig cfg;
         try {
             cfg = ConfigLoader.load(config.toAbsolutePath());

@@ -35,7 +35,7 @@ final class BackendConnector {
         c.setConnectTimeoutMillis(timeoutMs);
         c.setWriteBufferWaterMark(TcpListener.WATER_MARK);
         c.setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
-        c.setOption(ChannelOption.TCP_NODELAY, true);
+        // TCP_NODELAY: Netty's socket configs turn it on when they are made; setting it again is a system call.
         ch.pipeline().addLast(handler);
         ChannelPromise promise = ch.newPromise();
         promise.addListener(ChannelFutureListener.CLOSE_ON_FAILURE);   // a failed attempt must not keep its fd

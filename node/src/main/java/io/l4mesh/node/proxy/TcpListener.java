@@ -8,14 +8,12 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
-import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.unix.UnixChannelOption;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.EventExecutor;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A TCP listener in proxy mode: accepts on its bind address and hands each connection to a
@@ -52,7 +50,7 @@ public final class TcpListener implements ProxyListener {
             if (transport.reusePort()) {
                 for (EventExecutor e : workers) {
                     EventLoop loop = (EventLoop) e;
-                    Channel ch = bootstrap(loop, loop).option(EpollChannelOption.SO_REUSEPORT, true)
+                    Channel ch = bootstrap(loop, loop).option(UnixChannelOption.SO_REUSEPORT, true)
                         .bind(address).sync().channel();
                     serverChannels.add(ch);
                     address = (InetSocketAddress) ch.localAddress();   // port 0: the others join this port
@@ -74,13 +72,11 @@ public final class TcpListener implements ProxyListener {
             .option(ChannelOption.SO_REUSEADDR, true)
             .childOption(ChannelOption.AUTO_READ, false)
             .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-            .childOption(ChannelOption.TCP_NODELAY, true)
+            // TCP_NODELAY is on: Netty's socket configs set it when they are made (setting it again costs a call).
             .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
             .childHandler(new ChannelInitializer<SocketChannel>() {
                 @Override
                 protected void initChannel(SocketChannel ch) {
-                    long idleMs = runtime.idleTimeout().toMillis();
-                    ch.pipeline().addLast(new IdleStateHandler(0, 0, idleMs, TimeUnit.MILLISECONDS));
                     ch.pipeline().addLast(new TcpProxyConnection(runtime, connector).clientHandler());
                 }
             });

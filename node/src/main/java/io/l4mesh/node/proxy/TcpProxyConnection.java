@@ -16,11 +16,12 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
-import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One proxied TCP connection: the client's channel, the backend's, and the relay between them.
@@ -34,7 +35,9 @@ import java.util.ArrayDeque;
  *   <li>Half-close: a FIN from one side becomes a FIN (shutdown of output) toward the other, after the data
  *       before it; the connection closes when both directions are done.</li>
  *   <li>A reset or error on one side becomes a reset (SO_LINGER 0 close) on the other.</li>
- *   <li>Idle timeout: no byte in either direction for the listener's idle time closes both sides.</li>
+ *   <li>Idle timeout: no byte in either direction for the listener's idle time closes both sides. Each read
+ *       stamps the time; one timer per connection wakes when the time could be up and sleeps again for the rest
+ *       (Netty's {@code IdleStateHandler} would also watch writes, with a promise and a listener per write).</li>
  * </ul>
  *
  * <p>Threading: both channels are on the client channel's event loop, which owns every field here.
@@ -69,6 +72,10 @@ final class TcpProxyConnection {
      */
     private ArrayDeque<Object> early;
     private boolean clientEofBeforeConnect;
+    private long idleNanos;
+    /** When a byte last came in from either side. */
+    private long lastReadNanos;
+    private ScheduledFuture<?> idleTimer;
 
     TcpProxyConnection(ListenerRuntime listener, BackendConnector connector) {
         this.listener = listener;
@@ -89,6 +96,11 @@ final class TcpProxyConnection {
         }
         admitted = true;
         listener.accepted.increment();
+        idleNanos = listener.idleTimeout().toNanos();
+        lastReadNanos = acceptNanos;
+        if (idleNanos > 0) {
+            idleTimer = client.eventLoop().schedule(this::idleCheck, idleNanos, TimeUnit.NANOSECONDS);
+        }
         pool = listener.pool();
         snapshot = pool.snapshot();
         InetSocketAddress src = (InetSocketAddress) client.remoteAddress();
@@ -166,11 +178,30 @@ final class TcpProxyConnection {
         }
     }
 
+    /** Also after a graceful close began: a peer that never reads must not hold the connection open. */
+    private void idleCheck() {
+        long left = idleNanos - (System.nanoTime() - lastReadNanos);
+        if (left > 0) {
+            idleTimer = client.eventLoop().schedule(this::idleCheck, left, TimeUnit.NANOSECONDS);
+            return;
+        }
+        listener.idleTimeouts.increment();
+        closeBoth();
+    }
+
+    private void cancelIdleTimer() {
+        if (idleTimer != null) {
+            idleTimer.cancel(false);
+            idleTimer = null;
+        }
+    }
+
     private Channel peer(boolean fromClient) {
         return fromClient ? backend : client;
     }
 
     private void relay(Object msg, boolean fromClient) {
+        lastReadNanos = System.nanoTime();
         Channel to = peer(fromClient);
         if (to == null && fromClient && !closing) {
             if (early == null) {
@@ -226,6 +257,14 @@ final class TcpProxyConnection {
             closeBoth();
             return;
         }
+        if (((DuplexChannel) to).isInputShutdown()) {
+            // Its FIN came first, so this FIN ends the connection: close it after its pending data, which sends
+            // the same FIN a shutdown would and spares Netty's shutdownOutput (one more system call, and an
+            // exception with a stack trace that Netty makes for every shutdown). Its going inactive then closes
+            // this side after this side's pending data, as any close does.
+            to.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
         to.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) f -> {
             if (f.isSuccess() && to.isActive()) {
                 ((DuplexChannel) to).shutdownOutput().addListener((ChannelFutureListener) g -> closeIfDone());
@@ -259,6 +298,7 @@ final class TcpProxyConnection {
     /** A side closed: close the other after its pending data (graceful), unless a reset already went out. */
     private void inactive(boolean isClient) {
         if (isClient) {
+            cancelIdleTimer();
             if (admitted) {
                 admitted = false;
                 listener.release();
@@ -373,9 +413,6 @@ final class TcpProxyConnection {
             }
             if (evt instanceof ChannelInputShutdownEvent) {
                 inputShutdown(isClient);
-            } else if (evt instanceof IdleStateEvent) {
-                listener.idleTimeouts.increment();
-                closeBoth();
             } else {
                 ctx.fireUserEventTriggered(evt);
             }

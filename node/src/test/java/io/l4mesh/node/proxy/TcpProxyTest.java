@@ -282,6 +282,29 @@ class TcpProxyTest {
     }
 
     @Test
+    void bytesInOneDirectionOnlyKeepTheConnectionOpenPastTheIdleTimeout() throws Exception {
+        TcpTestServer ticker = cleanup.add(new TcpTestServer("ticker", (s, srv) -> {
+            try {
+                for (int i = 0; i < 10; i++) {
+                    s.getOutputStream().write('.');
+                    s.getOutputStream().flush();
+                    Thread.sleep(100);
+                }
+            } catch (IOException | InterruptedException ignored) {
+                // the test is over
+            }
+        }));
+        Node node = node(backends(ticker), ", idleTimeout: 300ms");
+        try (Socket c = Clients.connect(node.listenerAddress("t"))) {
+            c.setSoTimeout(2000);
+            for (int i = 0; i < 10; i++) {      // 1 s of backend-to-client bytes only, the client silent
+                assertEquals('.', c.getInputStream().read(), "byte " + i);
+            }
+        }
+        assertEquals(0, listener(node).idleTimeouts());
+    }
+
+    @Test
     void backPressureStopsReadingWhenTheBackendDoesNot() throws Exception {
         TcpTestServer stuck = cleanup.add(new TcpTestServer("stuck", (s, srv) -> {
             try {
