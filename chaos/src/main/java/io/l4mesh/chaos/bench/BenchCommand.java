@@ -228,7 +228,8 @@ public final class BenchCommand implements Runnable {
         @Option(names = "--connections", defaultValue = "50", description = "wrk connections (default 50).")
         int connections;
 
-        @Option(names = "--only", split = ",", description = "Systems to run: direct, l4mesh, haproxy, nginx.")
+        @Option(names = "--only", split = ",", description = {"Systems to run: direct, l4mesh, haproxy, nginx (the "
+            + "default), and l4mesh-io_uring (l4mesh on Netty's io_uring transport instead of epoll)."})
         List<String> only;
 
         @Option(names = "--json", description = "Print one JSON document with each system's figures and ratios.")
@@ -245,8 +246,9 @@ public final class BenchCommand implements Runnable {
             }
             List<String> systems = only != null ? only : List.of("direct", "l4mesh", "haproxy", "nginx");
             for (String s : systems) {
-                if (!List.of("direct", "l4mesh", "haproxy", "nginx").contains(s)) {
-                    err.println("l4mesh bench: unknown system '" + s + "' (direct, l4mesh, haproxy, nginx)");
+                if (!ProxyBench.SYSTEMS.contains(s)) {
+                    err.println("l4mesh bench: unknown system '" + s + "' (" + String.join(", ", ProxyBench.SYSTEMS)
+                        + ")");
                     return L4meshCli.EXIT_USAGE;
                 }
             }

@@ -33,6 +33,9 @@ public final class ProxyBench implements AutoCloseable {
                          double p99Millis) {
     }
 
+    /** The systems a run may include. */
+    public static final List<String> SYSTEMS = List.of("direct", "l4mesh", "l4mesh-io_uring", "haproxy", "nginx");
+
     private final int seconds;
     private final int connections;
     private final Path dir;
@@ -95,7 +98,8 @@ public final class ProxyBench implements AutoCloseable {
                     proxyIperf = iperfPort;
                     proxyHttp = httpPort;
                 }
-                case "l4mesh" -> startL4mesh(proxyIperf, proxyHttp, iperfPort, httpPort);
+                case "l4mesh" -> startL4mesh("auto", proxyIperf, proxyHttp, iperfPort, httpPort);
+                case "l4mesh-io_uring" -> startL4mesh("io_uring", proxyIperf, proxyHttp, iperfPort, httpPort);
                 case "haproxy" -> startHaproxy(proxyIperf, proxyHttp, iperfPort, httpPort);
                 case "nginx" -> startNginxStream(proxyIperf, proxyHttp, iperfPort, httpPort);
                 default -> throw new IllegalArgumentException("unknown system " + system);
@@ -139,10 +143,12 @@ public final class ProxyBench implements AutoCloseable {
         return results.entrySet().stream().map(e -> Summary.of(e.getKey(), e.getValue())).toList();
     }
 
-    private Process startL4mesh(int iperfListen, int httpListen, int iperf, int http) throws IOException {
-        Path cfg = dir.resolve("l4mesh.yaml");
+    private Process startL4mesh(String transport, int iperfListen, int httpListen, int iperf, int http)
+            throws IOException {
+        Path cfg = dir.resolve("l4mesh-" + transport + ".yaml");
         Files.writeString(cfg, """
             node: {id: bench}
+            runtime: {transport: %s}
             admin: {bind: 127.0.0.1:0}
             listeners:
               - {name: iperf, bind: 127.0.0.1:%d, pool: iperf}
@@ -150,8 +156,8 @@ public final class ProxyBench implements AutoCloseable {
             pools:
               iperf: {backends: [127.0.0.1:%d]}
               http: {backends: [127.0.0.1:%d]}
-            """.formatted(iperfListen, httpListen, iperf, http));
-        return start("l4mesh", io.l4mesh.node.cli.L4meshCli.childCommand(List.of(),
+            """.formatted(transport, iperfListen, httpListen, iperf, http));
+        return start("l4mesh-" + transport, io.l4mesh.node.cli.L4meshCli.childCommand(List.of(),
             List.of("run", "--config", cfg.toString(), "--log-level", "warn")));
     }
 

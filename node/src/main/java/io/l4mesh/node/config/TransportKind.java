@@ -1,6 +1,6 @@
 package io.l4mesh.node.config;
 
-/** The I/O transport. AUTO picks epoll on Linux, kqueue on macOS and NIO elsewhere. */
+/** The I/O transport. AUTO picks epoll on Linux, kqueue on macOS and NIO elsewhere; IO_URING only when asked. */
 public enum TransportKind {
-    AUTO, EPOLL, KQUEUE, NIO
+    AUTO, EPOLL, IO_URING, KQUEUE, NIO
 }

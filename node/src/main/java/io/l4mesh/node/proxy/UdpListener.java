@@ -5,7 +5,7 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.unix.UnixChannelOption;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
@@ -41,7 +41,7 @@ public final class UdpListener implements ProxyListener {
                     .option(ChannelOption.SO_SNDBUF, 4 * 1024 * 1024)
                     .handler(new UdpShard(runtime, transport, shards));
                 if (shards > 1) {
-                    b.option(EpollChannelOption.SO_REUSEPORT, true);
+                    b.option(UnixChannelOption.SO_REUSEPORT, true);
                 }
                 Channel ch = b.bind(address).sync().channel();
                 channels.add(ch);

@@ -21,14 +21,21 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringDatagramChannel;
+import io.netty.channel.uring.IoUringIoHandler;
+import io.netty.channel.uring.IoUringServerSocketChannel;
+import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.util.function.Supplier;
 
 /**
- * The I/O transport: native epoll on Linux, kqueue on macOS, NIO elsewhere (or when asked).
+ * The I/O transport: native epoll on Linux, io_uring when asked (and the kernel allows it), kqueue on macOS, NIO
+ * elsewhere (or when asked).
  *
- * @param reusePort whether several datagram sockets may bind one address (epoll's SO_REUSEPORT), which lets
- *                  each event loop own a UDP socket and its share of the sessions
+ * @param reusePort whether several sockets may bind one address ({@code UnixChannelOption.SO_REUSEPORT}, which
+ *                  epoll and io_uring take), which lets each event loop own a listening socket or a UDP socket and
+ *                  its share of the sessions
  */
 public record Transport(String name, Supplier<IoHandlerFactory> ioHandlerFactory,
                         Class<? extends ServerSocketChannel> serverChannel,
@@ -40,6 +47,7 @@ public record Transport(String name, Supplier<IoHandlerFactory> ioHandlerFactory
     public static Transport select(TransportKind kind) {
         return switch (kind) {
             case EPOLL -> require(epoll(), "epoll", Epoll.unavailabilityCause());
+            case IO_URING -> require(ioUring(), "io_uring", IoUring.unavailabilityCause());
             case KQUEUE -> require(kqueue(), "kqueue", KQueue.unavailabilityCause());
             case NIO -> nio();
             case AUTO -> Epoll.isAvailable() ? epoll() : KQueue.isAvailable() ? kqueue() : nio();
@@ -56,6 +64,11 @@ public record Transport(String name, Supplier<IoHandlerFactory> ioHandlerFactory
     private static Transport epoll() {
         return new Transport("epoll", EpollIoHandler::newFactory, EpollServerSocketChannel.class,
             EpollSocketChannel.class, EpollDatagramChannel.class, true);
+    }
+
+    private static Transport ioUring() {
+        return new Transport("io_uring", IoUringIoHandler::newFactory, IoUringServerSocketChannel.class,
+            IoUringSocketChannel.class, IoUringDatagramChannel.class, true);
     }
 
     private static Transport kqueue() {
