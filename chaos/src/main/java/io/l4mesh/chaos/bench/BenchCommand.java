@@ -165,48 +165,66 @@ public final class BenchCommand implements Runnable {
         @Option(names = "--dir", defaultValue = "/tmp/l4mesh-bench-lab", description = "The lab's directory.")
         java.nio.file.Path dir;
 
+        @Option(names = "--rounds", defaultValue = "3", description = "Rounds of both paths in turn (default 3).")
+        int rounds;
+
         @Option(names = "--json", description = "Print one JSON document.")
         boolean json;
 
+        @picocli.CommandLine.Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
         @Override
         public Integer call() throws Exception {
-            if (seconds < 1 || seconds > 120 || payload < 1 || payload > 1400) {
-                System.err.println("l4mesh bench packet: need 1 <= --seconds <= 120 and 1 <= --payload <= 1400");
+            java.io.PrintWriter out = spec.commandLine().getOut();
+            if (seconds < 1 || seconds > 120 || payload < 1 || payload > 1400 || rounds < 1 || rounds > 20) {
+                spec.commandLine().getErr().println("l4mesh bench packet: need 1 <= --seconds <= 120, "
+                    + "1 <= --payload <= 1400 and 1 <= --rounds <= 20");
                 return L4meshCli.EXIT_USAGE;
             }
-            List<io.l4mesh.chaos.bench.PacketBench.Result> rs =
-                new io.l4mesh.chaos.bench.PacketBench(seconds, payload, dir).run();
-            io.l4mesh.chaos.bench.PacketBench.Result kernel = rs.get(0);
-            io.l4mesh.chaos.bench.PacketBench.Result mine = rs.get(1);
-            double ratio = kernel.deliveredPps() > 0 ? mine.deliveredPps() / kernel.deliveredPps() : 0;
+            Map<String, String> machine = Machine.describe(List.of("bird"));
+            Map<String, List<PacketBench.Result>> rs = new PacketBench(seconds, payload, dir).run(rounds);
+            Map<String, Spread> pps = new java.util.LinkedHashMap<>();
+            Map<String, Spread> cpu = new java.util.LinkedHashMap<>();
+            rs.forEach((path, list) -> {
+                pps.put(path, Spread.of(list.stream().map(PacketBench.Result::deliveredPps).toList()));
+                cpu.put(path, Spread.of(list.stream().map(r -> r.cpuNanosPerPacket() > 0 ? r.cpuNanosPerPacket()
+                    : Double.NaN).toList()));
+            });
+            double ratio = pps.get("kernel").median() > 0 ? pps.get("l4mesh").median() / pps.get("kernel").median() : 0;
             if (json) {
                 ObjectMapper m = new ObjectMapper();
                 ObjectNode root = m.createObjectNode();
                 root.put("seconds", seconds);
+                root.put("rounds", rounds);
                 root.put("payloadBytes", payload);
-                root.put("cores", Runtime.getRuntime().availableProcessors());
-                for (var r : rs) {
-                    ObjectNode n = root.putObject(r.path());
-                    n.put("sent", r.sent());
-                    n.put("delivered", r.delivered());
-                    n.put("deliveredPps", Math.round(r.deliveredPps()));
-                    if (r.cpuNanosPerPacket() > 0) {
-                        n.put("cpuNanosPerPacket", Math.round(r.cpuNanosPerPacket()));
+                ObjectNode mach = root.putObject("machine");
+                machine.forEach(mach::put);
+                rs.forEach((path, list) -> {
+                    ObjectNode n = root.putObject(path);
+                    n.put("sent", list.stream().mapToLong(PacketBench.Result::sent).sum());
+                    n.put("delivered", list.stream().mapToLong(PacketBench.Result::delivered).sum());
+                    Proxy.put(n.putObject("deliveredPps"), pps.get(path));
+                    if (!Double.isNaN(cpu.get(path).median())) {
+                        Proxy.put(n.putObject("cpuNanosPerPacket"), cpu.get(path));
                     }
-                }
+                });
                 root.put("l4meshToKernel", Math.round(ratio * 100) / 100.0);
-                System.out.println(m.writerWithDefaultPrettyPrinter().writeValueAsString(root));
+                out.println(m.writerWithDefaultPrettyPrinter().writeValueAsString(root));
+                out.flush();
                 return 0;
             }
+            out.println("machine: " + Machine.line(machine));
+            out.printf("each figure: median of %d rounds (lowest-highest round), %d s per measurement, %d-byte "
+                + "payloads%n%n", rounds, seconds, payload);
             Table t = new Table("PATH", "SENT", "DELIVERED", "DELIVERED pps", "node CPU ns/packet");
-            for (var r : rs) {
-                t.row(r.path(), Long.toString(r.sent()), Long.toString(r.delivered()),
-                    String.format("%.0f", r.deliveredPps()),
-                    r.cpuNanosPerPacket() > 0 ? String.format("%.0f", r.cpuNanosPerPacket()) : "-");
-            }
-            java.io.PrintWriter out = new java.io.PrintWriter(System.out, true);
+            rs.forEach((path, list) -> t.row(path,
+                Long.toString(list.stream().mapToLong(PacketBench.Result::sent).sum()),
+                Long.toString(list.stream().mapToLong(PacketBench.Result::delivered).sum()),
+                pps.get(path).format("%.0f"), cpu.get(path).format("%.0f")));
             t.print(out, "");
-            out.printf("%nl4mesh / kernel forwarding: %.2f%n", ratio);
+            out.printf("%nl4mesh / kernel forwarding (medians): %.2f%n", ratio);
+            out.flush();
             return 0;
         }
     }
@@ -306,7 +324,7 @@ public final class BenchCommand implements Runnable {
             return 0;
         }
 
-        private static void put(ObjectNode n, Spread s) {
+        static void put(ObjectNode n, Spread s) {
             n.put("median", round(s.median()));
             n.put("min", round(s.min()));
             n.put("max", round(s.max()));

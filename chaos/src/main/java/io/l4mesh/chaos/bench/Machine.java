@@ -62,7 +62,7 @@ public final class Machine {
         if (exe == null) {
             return "absent";
         }
-        List<String> cmd = List.of(exe, tool.equals("wrk") ? "--version" : "-v");
+        List<String> cmd = List.of(exe, tool.equals("wrk") || tool.equals("bird") ? "--version" : "-v");
         try {
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
             byte[] out = p.getInputStream().readNBytes(4096);

@@ -10,7 +10,9 @@ import java.nio.channels.DatagramChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -19,7 +21,8 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Packets per second delivered to a backend through one l4mesh node in packet mode versus plain kernel forwarding
  * through the same router, on the lab topology, in one run: small UDP packets from a bounded generator in the
- * client namespace, counted by a sink in the backend namespace. Also the node's CPU time per forwarded packet.
+ * client namespace, counted by a sink in the backend namespace. Also the node's CPU time per forwarded packet. The two
+ * paths take turns in rounds (kernel, l4mesh, kernel, l4mesh, ...) so that a noisy moment does not decide the ratio.
  */
 public final class PacketBench {
     /** One path's figures. */
@@ -38,8 +41,9 @@ public final class PacketBench {
         this.dir = dir;
     }
 
-    public List<Result> run() throws Exception {
-        Lab lab = new Lab(dir);
+    /** Every round measures both paths, kernel first; the lists hold one result per round. */
+    public Map<String, List<Result>> run(int rounds) throws Exception {
+        Lab lab = new Lab(dir, false);   // the sink below takes the UDP VIP's port in the backend's namespace
         Lab.State s = lab.up(1, 1, 1, Lab.selfCommand());
         try {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
@@ -77,9 +81,13 @@ public final class PacketBench {
                 }
             });
             sinkReady.get(10, TimeUnit.SECONDS);
-            List<Result> results = new ArrayList<>();
-            results.add(measure("kernel", "198.18.41.2", received, -1));
-            results.add(measure("l4mesh", Lab.UDP_VIP, received, s.processes().get("node-1")));
+            Map<String, List<Result>> results = new LinkedHashMap<>();
+            results.put("kernel", new ArrayList<>());
+            results.put("l4mesh", new ArrayList<>());
+            for (int round = 0; round < rounds; round++) {
+                results.get("kernel").add(measure("kernel", "198.18.41.2", received, -1));
+                results.get("l4mesh").add(measure("l4mesh", Lab.UDP_VIP, received, s.processes().get("node-1")));
+            }
             stop.set(true);
             sink.join(5000);
             return results;

@@ -140,10 +140,20 @@ public final class Lab {
     }
 
     private final Path dir;
+    private final boolean udpService;
     private final Map<String, NetNamespace.Pinned> pinned = new ConcurrentHashMap<>();
 
     public Lab(Path dir) {
+        this(dir, true);
+    }
+
+    /**
+     * @param udpService whether the backends serve the UDP VIP's port; without it the port is free in the backend
+     *                   namespaces for a program of the caller's (the packet benchmark's sink)
+     */
+    public Lab(Path dir, boolean udpService) {
         this.dir = dir;
+        this.udpService = udpService;
     }
 
     /** Where the lab keeps its state, configs and logs. */
@@ -411,8 +421,11 @@ public final class Lab {
     }
 
     private void startBackend(State s, int j, List<String> l4mesh) throws IOException {
-        start(s, backendNamespace(j), "backend-" + j, l4mesh, List.of("demo-backend", "--name", "backend-" + j,
-            "--bind", "[::]:" + PORT, "--bind", UDP_VIP + ":" + UDP_PORT));
+        List<String> args = new ArrayList<>(List.of("demo-backend", "--name", "backend-" + j, "--bind", "[::]:" + PORT));
+        if (udpService) {
+            args.addAll(List.of("--bind", UDP_VIP + ":" + UDP_PORT));
+        }
+        start(s, backendNamespace(j), "backend-" + j, l4mesh, args);
     }
 
     /**

@@ -28,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Tag("slow")
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
-class LabTest {
+public class LabTest {
     @TempDir
     Path dir;
     private Lab lab;
@@ -42,7 +42,7 @@ class LabTest {
     }
 
     /** Skips (with the reason) where the lab cannot run: not root, no TUN device, no BIRD 2. */
-    static void assumeLab() {
+    public static void assumeLab() {
         Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root (namespaces, TUN, BIRD)");
         Assumptions.assumeTrue(Files.exists(Path.of("/dev/net/tun")), "no /dev/net/tun here");
         Assumptions.assumeTrue(bird(), "BIRD 2 is not installed (Debian package bird2)");
