@@ -75,6 +75,7 @@ public final class BenchCommand implements Runnable {
                     n.put("missesPerSecond", Math.round(r.missesPerSecond()));
                     n.put("bytesPerFlow", Math.round(r.bytesPerFlow() * 10) / 10.0);
                     n.put("allocatedBytesPerOp", Math.round(r.allocatedBytesPerOp() * 100) / 100.0);
+                    n.put("processRssBytes", r.rssBytes());
                 }
                 try {
                     System.out.println(m.writerWithDefaultPrettyPrinter().writeValueAsString(arr));
@@ -83,16 +84,18 @@ public final class BenchCommand implements Runnable {
                 }
                 return 0;
             }
-            Table t = new Table("TABLE", "FLOWS", "INSERTS/s", "HITS/s", "MISSES/s", "BYTES/flow", "ALLOC B/op");
+            Table t = new Table("TABLE", "FLOWS", "INSERTS/s", "HITS/s", "MISSES/s", "BYTES/flow", "ALLOC B/op",
+                "PROCESS RSS MiB");
             for (var r : rs) {
                 t.row(r.table(), Long.toString(r.flows()), String.format("%.2fM", r.insertsPerSecond() / 1e6),
                     String.format("%.2fM", r.hitsPerSecond() / 1e6), String.format("%.2fM", r.missesPerSecond() / 1e6),
-                    String.format("%.1f", r.bytesPerFlow()), String.format("%.2f", r.allocatedBytesPerOp()));
+                    String.format("%.1f", r.bytesPerFlow()), String.format("%.2f", r.allocatedBytesPerOp()),
+                    r.rssBytes() < 0 ? "-" : Long.toString(r.rssBytes() >> 20));
             }
             java.io.PrintWriter out = new java.io.PrintWriter(System.out, true);
             t.print(out, "");
             out.println("(one thread; random IPv4 clients; l4mesh's table is off-heap, the HashMap's bytes are heap"
-                + " after a full GC)");
+                + " after a full GC; process RSS: this whole JVM with the table just filled)");
             return 0;
         }
     }

@@ -16,7 +16,7 @@ public final class FlowTableBench {
 
     /** One measurement. */
     public record Result(String table, long flows, double insertsPerSecond, double hitsPerSecond,
-                         double missesPerSecond, double bytesPerFlow, double allocatedBytesPerOp) {
+                         double missesPerSecond, double bytesPerFlow, double allocatedBytesPerOp, long rssBytes) {
     }
 
     private record Key(long hi, long lo, int ports) {
@@ -45,6 +45,7 @@ public final class FlowTableBench {
                 }
             }
             long insertNanos = System.nanoTime() - t0;
+            long rss = rssBytes();
             long lookups = Math.min(flows, 5_000_000);
             SplittableRandom again = new SplittableRandom(1);
             long found = 0;
@@ -69,7 +70,7 @@ public final class FlowTableBench {
             }
             return new Result("l4mesh flow table", t.size(), t.size() * 1e9 / insertNanos, lookups * 1e9 / hitNanos,
                 lookups * 1e9 / missNanos, (double) t.bytes() / flows,
-                (double) alloc / (flows + 2 * lookups));
+                (double) alloc / (flows + 2 * lookups), rss);
         }
     }
 
@@ -86,6 +87,7 @@ public final class FlowTableBench {
             m.putIfAbsent(new Key(0, lo(keys), keys.nextInt()), i);
         }
         long insertNanos = System.nanoTime() - t0;
+        long rss = rssBytes();
         long insertAlloc = allocated() - a0;
         SplittableRandom again = new SplittableRandom(1);
         long found = 0;
@@ -109,6 +111,20 @@ public final class FlowTableBench {
         double perFlow = (double) (after - before) / m.size();
         return new Result("java.util.HashMap<record,Integer>", m.size(), m.size() * 1e9 / insertNanos,
             flows * 1e9 / hitNanos, flows * 1e9 / missNanos, perFlow,
-            (double) (alloc - insertAlloc) / (2.0 * flows));
+            (double) (alloc - insertAlloc) / (2.0 * flows), rss);
+    }
+
+    /** This process's resident set (VmRSS) in bytes, or -1 where /proc does not tell. */
+    static long rssBytes() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.substring(6).trim().split("\\s+")[0]) * 1024;
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            return -1;
+        }
+        return -1;
     }
 }
