@@ -189,12 +189,16 @@ public final class BenchCommand implements Runnable {
             Map<String, List<PacketBench.Result>> rs = new PacketBench(seconds, payload, dir).run(rounds);
             Map<String, Spread> pps = new java.util.LinkedHashMap<>();
             Map<String, Spread> cpu = new java.util.LinkedHashMap<>();
+            Map<String, Spread> bulk = new java.util.LinkedHashMap<>();
             rs.forEach((path, list) -> {
+                bulk.put(path, Spread.of(list.stream().map(PacketBench.Result::bulkGbitPerSecond).toList()));
                 pps.put(path, Spread.of(list.stream().map(PacketBench.Result::deliveredPps).toList()));
                 cpu.put(path, Spread.of(list.stream().map(r -> r.cpuNanosPerPacket() > 0 ? r.cpuNanosPerPacket()
                     : Double.NaN).toList()));
             });
             double ratio = pps.get("kernel").median() > 0 ? pps.get("l4mesh").median() / pps.get("kernel").median() : 0;
+            double bulkRatio = bulk.get("kernel").median() > 0
+                ? bulk.get("l4mesh").median() / bulk.get("kernel").median() : 0;
             if (json) {
                 ObjectMapper m = new ObjectMapper();
                 ObjectNode root = m.createObjectNode();
@@ -211,8 +215,10 @@ public final class BenchCommand implements Runnable {
                     if (!Double.isNaN(cpu.get(path).median())) {
                         Proxy.put(n.putObject("cpuNanosPerPacket"), cpu.get(path));
                     }
+                    Proxy.put(n.putObject("bulkTcpGbitPerSecond"), bulk.get(path));
                 });
                 root.put("l4meshToKernel", Math.round(ratio * 100) / 100.0);
+                root.put("bulkTcpL4meshToKernel", Math.round(bulkRatio * 100) / 100.0);
                 out.println(m.writerWithDefaultPrettyPrinter().writeValueAsString(root));
                 out.flush();
                 return 0;
@@ -220,13 +226,15 @@ public final class BenchCommand implements Runnable {
             out.println("machine: " + Machine.line(machine));
             out.printf("each figure: median of %d rounds (lowest-highest round), %d s per measurement, %d-byte "
                 + "payloads%n%n", rounds, seconds, payload);
-            Table t = new Table("PATH", "SENT", "DELIVERED", "DELIVERED pps", "node CPU ns/packet");
+            Table t = new Table("PATH", "SENT", "DELIVERED", "DELIVERED pps", "node CPU ns/packet",
+                "BULK TCP Gbit/s");
             rs.forEach((path, list) -> t.row(path,
                 Long.toString(list.stream().mapToLong(PacketBench.Result::sent).sum()),
                 Long.toString(list.stream().mapToLong(PacketBench.Result::delivered).sum()),
-                pps.get(path).format("%.0f"), cpu.get(path).format("%.0f")));
+                pps.get(path).format("%.0f"), cpu.get(path).format("%.0f"), bulk.get(path).format("%.2f")));
             t.print(out, "");
-            out.printf("%nl4mesh / kernel forwarding (medians): %.2f%n", ratio);
+            out.printf("%nl4mesh / kernel forwarding (medians): small UDP packets %.2f, bulk TCP %.2f%n", ratio,
+                bulkRatio);
             out.flush();
             return 0;
         }

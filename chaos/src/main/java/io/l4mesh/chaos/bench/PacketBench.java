@@ -7,6 +7,8 @@ import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,16 +23,22 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Packets per second delivered to a backend through one l4mesh node in packet mode versus plain kernel forwarding
  * through the same router, on the lab topology, in one run: small UDP packets from a bounded generator in the
- * client namespace, counted by a sink in the backend namespace. Also the node's CPU time per forwarded packet. The two
- * paths take turns in rounds (kernel, l4mesh, kernel, l4mesh, ...) so that a noisy moment does not decide the ratio.
+ * client namespace, counted by a sink in the backend namespace. Also the node's CPU time per forwarded packet, and one
+ * bulk TCP transfer (client to backend, one connection) on each path, counted by a TCP sink beside the UDP one. The
+ * two paths take turns in rounds (kernel, l4mesh, kernel, l4mesh, ...) so that a noisy moment does not decide the
+ * ratio.
  */
 public final class PacketBench {
     /** One path's figures. */
     public record Result(String path, long sent, long delivered, double seconds, double deliveredPps,
-                         double cpuNanosPerPacket) {
+                         double cpuNanosPerPacket, double bulkGbitPerSecond) {
     }
 
     static final long MAX_PACKETS = 50_000_000L;
+    private static final String BACKEND = Lab.backendNamespace(1);
+    private static final String CLIENT = Lab.clientNamespace(1);
+    /** The backend's own address on the lab's backend subnet: kernel forwarding's target. */
+    private static final String BACKEND_ADDRESS = Lab.backendAddress(1);
     private final int seconds;
     private final int payload;
     private final Path dir;
@@ -43,22 +51,22 @@ public final class PacketBench {
 
     /** Every round measures both paths, kernel first; the lists hold one result per round. */
     public Map<String, List<Result>> run(int rounds) throws Exception {
-        Lab lab = new Lab(dir, false);   // the sink below takes the UDP VIP's port in the backend's namespace
+        Lab lab = new Lab(dir, false);   // the sinks below take the backend's ports (and answer its health checks)
         Lab.State s = lab.up(1, 1, 1, Lab.selfCommand());
         try {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (lab.vipNextHops(Lab.UDP_VIP).isEmpty()) {
-                if (System.nanoTime() > deadline) {
-                    throw new IOException("the node never announced " + Lab.UDP_VIP + " (logs in " + dir + ")");
-                }
-                Thread.sleep(200);
-            }
             AtomicLong received = new AtomicLong();
+            AtomicLong tcpBytes = new AtomicLong();
             AtomicBoolean stop = new AtomicBoolean();
+            ServerSocketChannel tcpSink = NetNamespace.call(BACKEND, () -> {
+                ServerSocketChannel ch = ServerSocketChannel.open();
+                ch.bind(new InetSocketAddress(Lab.PORT));   // [::]: the VIP's service port, decapsulated here
+                return ch;
+            });
+            Thread.ofPlatform().daemon().name("bench-tcp-sink").start(() -> acceptLoop(tcpSink, tcpBytes));
             CompletableFuture<Void> sinkReady = new CompletableFuture<>();
             Thread sink = Thread.ofPlatform().daemon().start(() -> {
                 try {
-                    NetNamespace.call("l4lab-b1", () -> {
+                    NetNamespace.call(BACKEND, () -> {
                         try (DatagramChannel ch = DatagramChannel.open()) {
                             ch.setOption(StandardSocketOptions.SO_RCVBUF, 8 << 20);
                             ch.bind(new InetSocketAddress(Lab.UDP_PORT));
@@ -81,14 +89,23 @@ public final class PacketBench {
                 }
             });
             sinkReady.get(10, TimeUnit.SECONDS);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (lab.vipNextHops(Lab.UDP_VIP).isEmpty()) {   // the node routes its VIPs once its backend is up
+                if (System.nanoTime() > deadline) {
+                    throw new IOException("the node never announced " + Lab.UDP_VIP + " (logs in " + dir + ")");
+                }
+                Thread.sleep(200);
+            }
             Map<String, List<Result>> results = new LinkedHashMap<>();
             results.put("kernel", new ArrayList<>());
             results.put("l4mesh", new ArrayList<>());
             for (int round = 0; round < rounds; round++) {
-                results.get("kernel").add(measure("kernel", "198.18.41.2", received, -1));
-                results.get("l4mesh").add(measure("l4mesh", Lab.UDP_VIP, received, s.processes().get("node-1")));
+                results.get("kernel").add(measure("kernel", BACKEND_ADDRESS, BACKEND_ADDRESS, received, tcpBytes, -1));
+                results.get("l4mesh").add(measure("l4mesh", Lab.UDP_VIP, Lab.VIP, received, tcpBytes,
+                    s.processes().get("node-1")));
             }
             stop.set(true);
+            tcpSink.close();
             sink.join(5000);
             return results;
         } finally {
@@ -96,7 +113,8 @@ public final class PacketBench {
         }
     }
 
-    private Result measure(String name, String target, AtomicLong received, long nodePid) throws Exception {
+    private Result measure(String name, String target, String tcpTarget, AtomicLong received, AtomicLong tcpBytes,
+                           long nodePid) throws Exception {
         // Warm up (JIT, ARP, flow caches), then measure.
         blast(target, Math.min(2, seconds));
         Thread.sleep(300);
@@ -108,12 +126,64 @@ public final class PacketBench {
         Thread.sleep(500);   // let queues drain into the sink
         long delivered = received.get() - before;
         double cpu = nodePid > 0 && delivered > 0 ? (cpuNanos(nodePid) - cpuBefore) / (double) delivered : 0;
-        return new Result(name, sent, delivered, secs, delivered / secs, cpu);
+        return new Result(name, sent, delivered, secs, delivered / secs, cpu, bulk(tcpTarget, tcpBytes));
+    }
+
+    /** One TCP connection from the client sending as fast as it can for the measurement's length: Gbit/s that arrived. */
+    private double bulk(String target, AtomicLong tcpBytes) throws Exception {
+        return NetNamespace.call(CLIENT, () -> {
+            try (SocketChannel ch = SocketChannel.open()) {
+                ch.socket().connect(new InetSocketAddress(target, Lab.PORT), 5000);
+                ByteBuffer buf = ByteBuffer.allocateDirect(256 * 1024);
+                long before = tcpBytes.get();
+                long t0 = System.nanoTime();
+                long end = t0 + TimeUnit.SECONDS.toNanos(seconds);
+                while (System.nanoTime() < end) {
+                    buf.clear();
+                    ch.write(buf);
+                }
+                double secs = (System.nanoTime() - t0) / 1e9;
+                return (tcpBytes.get() - before) * 8 / secs / 1e9;
+            }
+        });
+    }
+
+    /**
+     * The backend's TCP sink: counts every byte of every connection, and answers the pool's health probe (the lab's
+     * pools send "health\n" and expect " health" back, as from its demo backends).
+     */
+    private static void acceptLoop(ServerSocketChannel server, AtomicLong bytes) {
+        byte[] probe = "health\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        while (server.isOpen()) {
+            try {
+                SocketChannel c = server.accept();
+                Thread.ofPlatform().daemon().name("bench-tcp-conn").start(() -> {
+                    ByteBuffer buf = ByteBuffer.allocateDirect(256 * 1024);
+                    try (c) {
+                        int n;
+                        boolean first = true;
+                        while ((n = c.read(buf.clear())) >= 0) {
+                            if (first && n == probe.length && buf.flip().equals(ByteBuffer.wrap(probe))) {
+                                c.write(ByteBuffer.wrap("sink health\n".getBytes(
+                                    java.nio.charset.StandardCharsets.US_ASCII)));
+                                return;
+                            }
+                            first = false;
+                            bytes.addAndGet(n);
+                        }
+                    } catch (IOException ignored) {
+                        // the client went away
+                    }
+                });
+            } catch (IOException e) {
+                return;   // closed at the end of the run
+            }
+        }
     }
 
     /** Sends small UDP datagrams from the client namespace for {@code secs} seconds (and at most MAX_PACKETS). */
     private long blast(String target, int secs) throws Exception {
-        return NetNamespace.call("l4lab-c1", () -> {
+        return NetNamespace.call(CLIENT, () -> {
             try (DatagramChannel ch = DatagramChannel.open()) {
                 ch.setOption(StandardSocketOptions.SO_SNDBUF, 8 << 20);
                 ch.connect(new InetSocketAddress(target, Lab.UDP_PORT));

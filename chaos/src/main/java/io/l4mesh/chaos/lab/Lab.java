@@ -140,7 +140,7 @@ public final class Lab {
     }
 
     private final Path dir;
-    private final boolean udpService;
+    private final boolean demoBackends;
     private final Map<String, NetNamespace.Pinned> pinned = new ConcurrentHashMap<>();
 
     public Lab(Path dir) {
@@ -148,12 +148,13 @@ public final class Lab {
     }
 
     /**
-     * @param udpService whether the backends serve the UDP VIP's port; without it the port is free in the backend
-     *                   namespaces for a program of the caller's (the packet benchmark's sink)
+     * @param demoBackends whether each backend namespace runs a demo backend (TCP on {@link #PORT}, UDP on the UDP
+     *                     VIP's port); without it both ports are left to the caller's own programs (the packet
+     *                     benchmark's sinks), which must also answer the pool's health checks on {@link #PORT}
      */
-    public Lab(Path dir, boolean udpService) {
+    public Lab(Path dir, boolean demoBackends) {
         this.dir = dir;
-        this.udpService = udpService;
+        this.demoBackends = demoBackends;
     }
 
     /** Where the lab keeps its state, configs and logs. */
@@ -421,11 +422,10 @@ public final class Lab {
     }
 
     private void startBackend(State s, int j, List<String> l4mesh) throws IOException {
-        List<String> args = new ArrayList<>(List.of("demo-backend", "--name", "backend-" + j, "--bind", "[::]:" + PORT));
-        if (udpService) {
-            args.addAll(List.of("--bind", UDP_VIP + ":" + UDP_PORT));
+        if (demoBackends) {
+            start(s, backendNamespace(j), "backend-" + j, l4mesh, List.of("demo-backend", "--name", "backend-" + j,
+                "--bind", "[::]:" + PORT, "--bind", UDP_VIP + ":" + UDP_PORT));
         }
-        start(s, backendNamespace(j), "backend-" + j, l4mesh, args);
     }
 
     /**

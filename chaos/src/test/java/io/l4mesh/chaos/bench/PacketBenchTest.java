@@ -16,8 +16,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code l4mesh bench packet} end to end, short: the lab (router, one node in packet mode, one backend, one client)
- * carries small UDP packets by kernel forwarding and through the node, two rounds each. It holds that packets arrive
- * on both paths in every round, that the node's CPU per packet is measured and the machine printed; how fast is the
+ * carries small UDP packets and one bulk TCP transfer by kernel forwarding and through the node, two rounds each. It
+ * holds that packets and TCP bytes arrive on both paths in every round, that the node's CPU per packet is measured and the machine printed; how fast is the
  * benchmark's business, not this test's. Root and BIRD 2 only (skipped with the reason elsewhere).
  */
 @Tag("slow")
@@ -40,6 +40,9 @@ class PacketBenchTest {
             assertEquals(2, pps.get("rounds").size(), path + ": " + pps);
             assertTrue(pps.get("min").asDouble() > 0, path + " delivered nothing in a round: " + pps);
             assertTrue(root.get(path).get("delivered").asLong() <= root.get(path).get("sent").asLong(), root.toString());
+            JsonNode bulk = root.get(path).get("bulkTcpGbitPerSecond");
+            assertEquals(2, bulk.get("rounds").size(), path + ": " + bulk);
+            assertTrue(bulk.get("min").asDouble() > 0, path + " carried no TCP bytes in a round: " + bulk);
         }
         assertTrue(root.get("l4mesh").get("cpuNanosPerPacket").get("median").asDouble() > 0, root.toString());
         assertTrue(!root.get("kernel").has("cpuNanosPerPacket"), root.toString());
