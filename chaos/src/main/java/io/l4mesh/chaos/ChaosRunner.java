@@ -43,9 +43,11 @@ public final class ChaosRunner {
 
     private final Options options;
     private final PrintStream out;
-    private LabCluster lab;
-    private LoopbackCluster loopback;
-    private ToxiproxyDriver toxiproxy;
+    // Volatile: a shutdown hook (SIGTERM, Ctrl-C) closes them from another thread.
+    private volatile LabCluster lab;
+    private volatile LoopbackCluster loopback;
+    private volatile ToxiproxyDriver toxiproxy;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
     public ChaosRunner(Options options, PrintStream out) {
         this.options = options;
@@ -107,6 +109,13 @@ public final class ChaosRunner {
         String labWhy = options.lab() != null ? null : labUnavailable();
         List<ScenarioResult> results = new ArrayList<>();
         List<Scenario> controls = new ArrayList<>();
+        // Interrupted (SIGTERM, Ctrl-C), the run still takes down the nodes, backends and namespaces it started.
+        Thread hook = new Thread(() -> {
+            closeClusters();
+            // and whatever a cluster still being built had started (only this process's own descendants)
+            ProcessHandle.current().descendants().forEach(ProcessHandle::destroy);
+        }, "l4mesh-chaos-cleanup");
+        Runtime.getRuntime().addShutdownHook(hook);
         try {
             for (Scenario s : scenarios) {
                 String[] why = new String[1];
@@ -132,6 +141,11 @@ public final class ChaosRunner {
             }
         } finally {
             closeClusters();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running or has run: the clusters are closed either way
+            }
         }
         boolean pass = results.stream().allMatch(x -> x.passed() || x.verdict().equals("skipped"))
             && results.stream().anyMatch(ScenarioResult::passed);
@@ -228,7 +242,11 @@ public final class ChaosRunner {
 
     static final long WARM_UP_MS = 6000;
 
+    /** Closes what the run built, once, whichever thread gets here first. */
     private void closeClusters() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         for (AutoCloseable c : new AutoCloseable[] {lab, loopback, toxiproxy}) {
             if (c != null) {
                 try {
