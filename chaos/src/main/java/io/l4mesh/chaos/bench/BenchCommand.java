@@ -193,8 +193,7 @@ public final class BenchCommand implements Runnable {
             rs.forEach((path, list) -> {
                 bulk.put(path, Spread.of(list.stream().map(PacketBench.Result::bulkGbitPerSecond).toList()));
                 pps.put(path, Spread.of(list.stream().map(PacketBench.Result::deliveredPps).toList()));
-                cpu.put(path, Spread.of(list.stream().map(r -> r.cpuNanosPerPacket() > 0 ? r.cpuNanosPerPacket()
-                    : Double.NaN).toList()));
+                cpu.put(path, Spread.of(list.stream().map(PacketBench.Result::cpuNanosPerPacket).toList()));
             });
             double ratio = pps.get("kernel").median() > 0 ? pps.get("l4mesh").median() / pps.get("kernel").median() : 0;
             double bulkRatio = bulk.get("kernel").median() > 0
@@ -211,21 +210,19 @@ public final class BenchCommand implements Runnable {
                     ObjectNode n = root.putObject(path);
                     n.put("sent", list.stream().mapToLong(PacketBench.Result::sent).sum());
                     n.put("delivered", list.stream().mapToLong(PacketBench.Result::delivered).sum());
-                    Proxy.put(n.putObject("deliveredPps"), pps.get(path));
+                    pps.get(path).writeTo(n.putObject("deliveredPps"));
                     if (!Double.isNaN(cpu.get(path).median())) {
-                        Proxy.put(n.putObject("cpuNanosPerPacket"), cpu.get(path));
+                        cpu.get(path).writeTo(n.putObject("cpuNanosPerPacket"));
                     }
-                    Proxy.put(n.putObject("bulkTcpGbitPerSecond"), bulk.get(path));
+                    bulk.get(path).writeTo(n.putObject("bulkTcpGbitPerSecond"));
                 });
-                root.put("l4meshToKernel", Math.round(ratio * 100) / 100.0);
-                root.put("bulkTcpL4meshToKernel", Math.round(bulkRatio * 100) / 100.0);
+                root.put("l4meshToKernel", Spread.round(ratio));
+                root.put("bulkTcpL4meshToKernel", Spread.round(bulkRatio));
                 out.println(m.writerWithDefaultPrettyPrinter().writeValueAsString(root));
                 out.flush();
                 return 0;
             }
-            out.println("machine: " + Machine.line(machine));
-            out.printf("each figure: median of %d rounds (lowest-highest round), %d s per measurement, %d-byte "
-                + "payloads%n%n", rounds, seconds, payload);
+            header(out, machine, rounds, seconds + " s per measurement, " + payload + "-byte payloads");
             Table t = new Table("PATH", "SENT", "DELIVERED", "DELIVERED pps", "node CPU ns/packet",
                 "BULK TCP Gbit/s");
             rs.forEach((path, list) -> t.row(path,
@@ -306,20 +303,18 @@ public final class BenchCommand implements Runnable {
                 ObjectNode sys = root.putObject("systems");
                 for (ProxyBench.Summary r : results) {
                     ObjectNode n = sys.putObject(r.system());
-                    put(n.putObject("gbitPerSecond"), r.gbitPerSecond());
-                    put(n.putObject("connectionsPerSecond"), r.connectionsPerSecond());
-                    put(n.putObject("requestsPerSecond"), r.requestsPerSecond());
-                    put(n.putObject("p99Millis"), r.p99Millis());
+                    r.gbitPerSecond().writeTo(n.putObject("gbitPerSecond"));
+                    r.connectionsPerSecond().writeTo(n.putObject("connectionsPerSecond"));
+                    r.requestsPerSecond().writeTo(n.putObject("requestsPerSecond"));
+                    r.p99Millis().writeTo(n.putObject("p99Millis"));
                 }
                 ObjectNode rat = root.putObject("l4meshToBestPeer");
-                ratios.forEach((k, v) -> rat.put(k, round(v)));
+                ratios.forEach((k, v) -> rat.put(k, Spread.round(v)));
                 out.println(m.writerWithDefaultPrettyPrinter().writeValueAsString(root));
                 out.flush();
                 return 0;
             }
-            out.println("machine: " + Machine.line(machine));
-            out.printf("each figure: median of %d rounds (lowest-highest round), %d s per measurement%n%n", rounds,
-                seconds);
+            header(out, machine, rounds, seconds + " s per measurement");
             Table t = new Table("SYSTEM", "BULK Gbit/s", "SHORT conn/s", "KEEP-ALIVE req/s", "p99 ms");
             for (ProxyBench.Summary r : results) {
                 t.row(r.system(), r.gbitPerSecond().format("%.2f"), r.connectionsPerSecond().format("%.0f"),
@@ -335,16 +330,11 @@ public final class BenchCommand implements Runnable {
             return 0;
         }
 
-        static void put(ObjectNode n, Spread s) {
-            n.put("median", round(s.median()));
-            n.put("min", round(s.min()));
-            n.put("max", round(s.max()));
-            var a = n.putArray("rounds");
-            s.rounds().forEach(v -> a.add(round(v)));
-        }
+    }
 
-        private static double round(double v) {
-            return Math.round(v * 100) / 100.0;
-        }
+    /** The lines above each round-based table: the machine, and what a figure is. */
+    static void header(java.io.PrintWriter out, Map<String, String> machine, int rounds, String measurement) {
+        out.println("machine: " + Machine.line(machine));
+        out.printf("each figure: median of %d rounds (lowest-highest round), %s%n%n", rounds, measurement);
     }
 }

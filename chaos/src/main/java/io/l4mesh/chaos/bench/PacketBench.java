@@ -62,52 +62,56 @@ public final class PacketBench {
                 ch.bind(new InetSocketAddress(Lab.PORT));   // [::]: the VIP's service port, decapsulated here
                 return ch;
             });
-            Thread.ofPlatform().daemon().name("bench-tcp-sink").start(() -> acceptLoop(tcpSink, tcpBytes));
-            CompletableFuture<Void> sinkReady = new CompletableFuture<>();
-            Thread sink = Thread.ofPlatform().daemon().start(() -> {
-                try {
-                    NetNamespace.call(BACKEND, () -> {
-                        try (DatagramChannel ch = DatagramChannel.open()) {
-                            ch.setOption(StandardSocketOptions.SO_RCVBUF, 8 << 20);
-                            ch.bind(new InetSocketAddress(Lab.UDP_PORT));
-                            ch.configureBlocking(false);
-                            sinkReady.complete(null);
-                            ByteBuffer buf = ByteBuffer.allocateDirect(2048);
-                            while (!stop.get()) {
-                                buf.clear();
-                                if (ch.receive(buf) != null) {
-                                    received.incrementAndGet();
-                                } else {
-                                    Thread.onSpinWait();
+            try (tcpSink) {
+                Thread.ofPlatform().daemon().name("bench-tcp-sink").start(() -> acceptLoop(tcpSink, tcpBytes));
+                CompletableFuture<Void> sinkReady = new CompletableFuture<>();
+                Thread sink = Thread.ofPlatform().daemon().start(() -> {
+                    try {
+                        NetNamespace.call(BACKEND, () -> {
+                            try (DatagramChannel ch = DatagramChannel.open()) {
+                                ch.setOption(StandardSocketOptions.SO_RCVBUF, 8 << 20);
+                                ch.bind(new InetSocketAddress(Lab.UDP_PORT));
+                                ch.configureBlocking(false);
+                                sinkReady.complete(null);
+                                ByteBuffer buf = ByteBuffer.allocateDirect(2048);
+                                while (!stop.get()) {
+                                    buf.clear();
+                                    if (ch.receive(buf) != null) {
+                                        received.incrementAndGet();
+                                    } else {
+                                        Thread.onSpinWait();
+                                    }
                                 }
                             }
-                        }
-                        return null;
-                    });
-                } catch (Exception e) {
-                    sinkReady.completeExceptionally(e);
+                            return null;
+                        });
+                    } catch (Exception e) {
+                        sinkReady.completeExceptionally(e);
+                    }
+                });
+                sinkReady.get(10, TimeUnit.SECONDS);
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                while (lab.vipNextHops(Lab.UDP_VIP).isEmpty()) {   // the node routes its VIPs once its backend is up
+                    if (System.nanoTime() > deadline) {
+                        throw new IOException("the node never announced " + Lab.UDP_VIP + " (logs in " + dir + ")");
+                    }
+                    Thread.sleep(200);
                 }
-            });
-            sinkReady.get(10, TimeUnit.SECONDS);
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (lab.vipNextHops(Lab.UDP_VIP).isEmpty()) {   // the node routes its VIPs once its backend is up
-                if (System.nanoTime() > deadline) {
-                    throw new IOException("the node never announced " + Lab.UDP_VIP + " (logs in " + dir + ")");
+                Map<String, List<Result>> results = new LinkedHashMap<>();
+                results.put("kernel", new ArrayList<>());
+                results.put("l4mesh", new ArrayList<>());
+                for (int round = 0; round < rounds; round++) {
+                    results.get("kernel").add(measure("kernel", BACKEND_ADDRESS, BACKEND_ADDRESS, received, tcpBytes,
+                        -1));
+                    results.get("l4mesh").add(measure("l4mesh", Lab.UDP_VIP, Lab.VIP, received, tcpBytes,
+                        s.processes().get("node-1")));
                 }
-                Thread.sleep(200);
+                stop.set(true);
+                sink.join(5000);
+                return results;
+            } finally {
+                stop.set(true);   // the UDP sink spins until told, also when a measurement failed
             }
-            Map<String, List<Result>> results = new LinkedHashMap<>();
-            results.put("kernel", new ArrayList<>());
-            results.put("l4mesh", new ArrayList<>());
-            for (int round = 0; round < rounds; round++) {
-                results.get("kernel").add(measure("kernel", BACKEND_ADDRESS, BACKEND_ADDRESS, received, tcpBytes, -1));
-                results.get("l4mesh").add(measure("l4mesh", Lab.UDP_VIP, Lab.VIP, received, tcpBytes,
-                    s.processes().get("node-1")));
-            }
-            stop.set(true);
-            tcpSink.close();
-            sink.join(5000);
-            return results;
         } finally {
             lab.down();
         }
@@ -125,7 +129,8 @@ public final class PacketBench {
         double secs = (System.nanoTime() - t0) / 1e9;
         Thread.sleep(500);   // let queues drain into the sink
         long delivered = received.get() - before;
-        double cpu = nodePid > 0 && delivered > 0 ? (cpuNanos(nodePid) - cpuBefore) / (double) delivered : 0;
+        // NaN: not measured (no node on the kernel path)
+        double cpu = nodePid > 0 && delivered > 0 ? (cpuNanos(nodePid) - cpuBefore) / (double) delivered : Double.NaN;
         return new Result(name, sent, delivered, secs, delivered / secs, cpu, bulk(tcpTarget, tcpBytes));
     }
 

@@ -44,6 +44,20 @@ public record Spread(double median, double min, double max, List<Double> rounds)
         return String.format(number + " (" + number + "-" + number + ")", median, min, max);
     }
 
+    /** Writes median, min, max and every round (rounded to 0.01) into {@code n}. */
+    public void writeTo(com.fasterxml.jackson.databind.node.ObjectNode n) {
+        n.put("median", round(median));
+        n.put("min", round(min));
+        n.put("max", round(max));
+        var a = n.putArray("rounds");
+        rounds.forEach(v -> a.add(round(v)));
+    }
+
+    /** A figure rounded to two decimals for a report. */
+    public static double round(double v) {
+        return Math.round(v * 100) / 100.0;
+    }
+
     @Override
     public String toString() {
         return format("%.2f") + " " + Arrays.toString(rounds.toArray());
