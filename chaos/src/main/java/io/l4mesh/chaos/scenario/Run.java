@@ -290,25 +290,38 @@ public final class Run implements AutoCloseable {
      *                        must not break
      */
     public record Expect(Set<String> deadBackends, Set<String> stalledBackends, long stallBoundMs, String stallWhy,
-                         long newConnectionsFromMs, long newConnectionsToMs, String newConnectionsWhen) {
+                         long newConnectionsFromMs, long newConnectionsToMs, String newConnectionsWhen,
+                         long sparedFromMs, long sparedToMs, String sparedWhy) {
         /** Nothing dies, no stall beyond {@code stallBoundMs}, every new connection of the run succeeds. */
         public static Expect allHold(long stallBoundMs, String why) {
-            return new Expect(Set.of(), Set.of(), stallBoundMs, why, 0, Long.MAX_VALUE, "throughout");
+            return new Expect(Set.of(), Set.of(), stallBoundMs, why, 0, Long.MAX_VALUE, "throughout",
+                Long.MAX_VALUE, Long.MAX_VALUE, "");
         }
 
         public Expect dead(Set<String> backends) {
             return new Expect(Set.copyOf(backends), stalledBackends, stallBoundMs, stallWhy, newConnectionsFromMs,
-                newConnectionsToMs, newConnectionsWhen);
+                newConnectionsToMs, newConnectionsWhen, sparedFromMs, sparedToMs, sparedWhy);
         }
 
         public Expect stalled(Set<String> backends) {
             return new Expect(deadBackends, Set.copyOf(backends), stallBoundMs, stallWhy, newConnectionsFromMs,
-                newConnectionsToMs, newConnectionsWhen);
+                newConnectionsToMs, newConnectionsWhen, sparedFromMs, sparedToMs, sparedWhy);
         }
 
         /** Only new connections started in {@code [from, to)} must all succeed. */
         public Expect newConnections(long from, long to, String when) {
-            return new Expect(deadBackends, stalledBackends, stallBoundMs, stallWhy, from, to, when);
+            return new Expect(deadBackends, stalledBackends, stallBoundMs, stallWhy, from, to, when, sparedFromMs,
+                sparedToMs, sparedWhy);
+        }
+
+        /**
+         * A new connection open at some time in {@code [from, to)} may break after it connected, as the established
+         * ones on a dead backend do ({@link Checks#newConnectionsSucceed(List, long, long, String, long, long,
+         * String)}).
+         */
+        public Expect sparedWhileOpen(long from, long to, String why) {
+            return new Expect(deadBackends, stalledBackends, stallBoundMs, stallWhy, newConnectionsFromMs,
+                newConnectionsToMs, newConnectionsWhen, from, to, why);
         }
 
         Set<String> affected() {
@@ -358,7 +371,7 @@ public final class Run implements AutoCloseable {
             }
             if (!shortResults.isEmpty()) {
                 check(Checks.newConnectionsSucceed(shortResults, e.newConnectionsFromMs(), e.newConnectionsToMs(),
-                    e.newConnectionsWhen()));
+                    e.newConnectionsWhen(), e.sparedFromMs(), e.sparedToMs(), e.sparedWhy()));
                 long ok = shortResults.stream().filter(ShortConnections.Attempt::ok).count();
                 figure("new connections", ok + " of " + shortResults.size() + " succeeded");
                 figure("longest connect (ms)", shortResults.stream().mapToLong(ShortConnections.Attempt::connectMs)

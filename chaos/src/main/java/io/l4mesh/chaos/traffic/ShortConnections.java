@@ -23,10 +23,18 @@ public final class ShortConnections {
     static final int TIMEOUT_MS = 3000;
     static final int MAX_IN_FLIGHT = 200;
 
-    /** One attempt; {@code backend} null when it failed, then {@code failure} says why. */
-    public record Attempt(int id, long startMs, long connectMs, String backend, String failure) {
+    /**
+     * One attempt, from {@code startMs} to {@code endMs} (run clock); {@code connectMs} -1 when it never connected;
+     * {@code backend} null when it failed, then {@code failure} says why.
+     */
+    public record Attempt(int id, long startMs, long endMs, long connectMs, String backend, String failure) {
         public boolean ok() {
             return backend != null;
+        }
+
+        /** It connected, then broke (a reset, or no answer): what a pool change does to an established flow. */
+        public boolean brokeAfterConnect() {
+            return !ok() && connectMs >= 0;
         }
     }
 
@@ -58,7 +66,8 @@ public final class ShortConnections {
                 long startMs = clock.nowMs();
                 if (inFlight.incrementAndGet() > MAX_IN_FLIGHT) {
                     inFlight.decrementAndGet();
-                    record(new Attempt(k, startMs, -1, null, "overloaded: " + MAX_IN_FLIGHT + " attempts in flight"));
+                    record(new Attempt(k, startMs, startMs, -1, null,
+                        "overloaded: " + MAX_IN_FLIGHT + " attempts in flight"));
                 } else {
                     Thread.ofVirtual().start(() -> {
                         try {
@@ -91,14 +100,16 @@ public final class ShortConnections {
             ch.socket().getOutputStream().write(("s" + k + " hello\n").getBytes(StandardCharsets.US_ASCII));
             String reply = LongConnection.readLine(ch.socket().getInputStream());
             if (reply == null || !reply.endsWith(" s" + k + " hello")) {
-                return new Attempt(k, startMs, connectMs, null, reply == null ? "closed" : "wrong answer");
+                return new Attempt(k, startMs, clock.nowMs(), connectMs, null,
+                    reply == null ? "closed" : "wrong answer");
             }
-            return new Attempt(k, startMs, connectMs, reply.substring(0, reply.indexOf(' ')), null);
+            return new Attempt(k, startMs, clock.nowMs(), connectMs, reply.substring(0, reply.indexOf(' ')), null);
         } catch (SocketTimeoutException e) {
-            return new Attempt(k, startMs, connectMs, null, connectMs < 0 ? "connect timeout" : "no answer");
+            return new Attempt(k, startMs, clock.nowMs(), connectMs, null,
+                connectMs < 0 ? "connect timeout" : "no answer");
         } catch (IOException e) {
             String m = String.valueOf(e.getMessage());
-            return new Attempt(k, startMs, connectMs, null, m.contains("refused") ? "refused"
+            return new Attempt(k, startMs, clock.nowMs(), connectMs, null, m.contains("refused") ? "refused"
                 : m.contains("reset") ? "reset" : e.getClass().getSimpleName() + ": " + m);
         }
     }

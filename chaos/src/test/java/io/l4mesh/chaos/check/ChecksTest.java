@@ -61,13 +61,30 @@ class ChecksTest {
 
     @Test
     void aFailedNewConnectionInTheWindowFails() {
-        List<ShortConnections.Attempt> a = List.of(new ShortConnections.Attempt(0, 100, 1, "backend-1", null),
-            new ShortConnections.Attempt(1, 900, -1, null, "refused"),
-            new ShortConnections.Attempt(2, 2000, 1, "backend-2", null));
+        List<ShortConnections.Attempt> a = List.of(new ShortConnections.Attempt(0, 100, 102, 1, "backend-1", null),
+            new ShortConnections.Attempt(1, 900, 901, -1, null, "refused"),
+            new ShortConnections.Attempt(2, 2000, 2003, 1, "backend-2", null));
         assertFalse(Checks.newConnectionsSucceed(a, 0, 5000, "throughout").held());
         assertTrue(Checks.newConnectionsSucceed(a, 1000, 5000, "later").held());
         assertFalse(Checks.newConnectionsSucceed(a, 6000, 7000, "never tried").held(),
             "a window with no attempt proves nothing");
+    }
+
+    @Test
+    void onlyAConnectionOpenDuringTheSparedSpanThatBrokeAfterConnectingIsSpared() {
+        ShortConnections.Attempt ok = new ShortConnections.Attempt(0, 100, 102, 1, "backend-1", null);
+        ShortConnections.Attempt straddles = new ShortConnections.Attempt(1, 995, 1004, 2, null, "reset");
+        ShortConnections.Attempt neverConnected = new ShortConnections.Attempt(2, 1100, 1101, -1, null, "refused");
+        ShortConnections.Attempt after = new ShortConnections.Attempt(3, 1600, 1602, 1, null, "reset");
+        ShortConnections.Attempt before = new ShortConnections.Attempt(4, 900, 903, 1, null, "reset");
+        Invariant spared = Checks.newConnectionsSucceed(List.of(ok, straddles), 0, Long.MAX_VALUE, "throughout",
+            1000, 1500, "the removal spread");
+        assertTrue(spared.held(), spared.detail());
+        assertTrue(spared.detail().contains("1 open while the removal spread"), spared.detail());
+        for (ShortConnections.Attempt bad : List.of(neverConnected, after, before)) {
+            assertFalse(Checks.newConnectionsSucceed(List.of(ok, bad), 0, Long.MAX_VALUE, "throughout", 1000, 1500,
+                "the removal spread").held(), "s" + bad.id() + " is not spared");
+        }
     }
 
     @Test
