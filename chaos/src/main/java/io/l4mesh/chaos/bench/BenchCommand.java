@@ -190,7 +190,9 @@ public final class BenchCommand implements Runnable {
             Map<String, Spread> pps = new java.util.LinkedHashMap<>();
             Map<String, Spread> cpu = new java.util.LinkedHashMap<>();
             Map<String, Spread> bulk = new java.util.LinkedHashMap<>();
+            Map<String, Spread> offloaded = new java.util.LinkedHashMap<>();
             rs.forEach((path, list) -> {
+                offloaded.put(path, Spread.of(list.stream().map(PacketBench.Result::bulkOffloadedShare).toList()));
                 bulk.put(path, Spread.of(list.stream().map(PacketBench.Result::bulkGbitPerSecond).toList()));
                 pps.put(path, Spread.of(list.stream().map(PacketBench.Result::deliveredPps).toList()));
                 cpu.put(path, Spread.of(list.stream().map(PacketBench.Result::cpuNanosPerPacket).toList()));
@@ -215,6 +217,9 @@ public final class BenchCommand implements Runnable {
                         cpu.get(path).writeTo(n.putObject("cpuNanosPerPacket"));
                     }
                     bulk.get(path).writeTo(n.putObject("bulkTcpGbitPerSecond"));
+                    if (!Double.isNaN(offloaded.get(path).median())) {
+                        offloaded.get(path).writeTo(n.putObject("bulkTcpOffloadedShare"));
+                    }
                 });
                 root.put("l4meshToKernel", Spread.round(ratio));
                 root.put("bulkTcpL4meshToKernel", Spread.round(bulkRatio));
@@ -224,11 +229,12 @@ public final class BenchCommand implements Runnable {
             }
             header(out, machine, rounds, seconds + " s per measurement, " + payload + "-byte payloads");
             Table t = new Table("PATH", "SENT", "DELIVERED", "DELIVERED pps", "node CPU ns/packet",
-                "BULK TCP Gbit/s");
+                "BULK TCP Gbit/s", "BULK OFFLOADED");
             rs.forEach((path, list) -> t.row(path,
                 Long.toString(list.stream().mapToLong(PacketBench.Result::sent).sum()),
                 Long.toString(list.stream().mapToLong(PacketBench.Result::delivered).sum()),
-                pps.get(path).format("%.0f"), cpu.get(path).format("%.0f"), bulk.get(path).format("%.2f")));
+                pps.get(path).format("%.0f"), cpu.get(path).format("%.0f"), bulk.get(path).format("%.2f"),
+                offloaded.get(path).format("%.2f")));
             t.print(out, "");
             out.printf("%nl4mesh / kernel forwarding (medians): small UDP packets %.2f, bulk TCP %.2f%n", ratio,
                 bulkRatio);

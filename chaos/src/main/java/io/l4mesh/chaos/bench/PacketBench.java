@@ -30,9 +30,20 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class PacketBench {
     /** One path's figures. */
+    /**
+     * One path's figures in one round.
+     *
+     * @param bulkOffloadedShare of the packets the node forwarded during the bulk transfer, the share that came as
+     *                           segments of TCP super-packets (TUN offloads); NaN on the kernel path
+     */
     public record Result(String path, long sent, long delivered, double seconds, double deliveredPps,
-                         double cpuNanosPerPacket, double bulkGbitPerSecond) {
+                         double cpuNanosPerPacket, double bulkGbitPerSecond, double bulkOffloadedShare) {
     }
+
+    private static final String SEGMENTS = "l4mesh_packet_offload_total\\{[^}]*kind=\"segments\"[^}]*listener=\"vip\""
+        + "[^}]*}";
+    private static final String FORWARDED = "l4mesh_packets_total\\{[^}]*listener=\"vip\"[^}]*result=\"forwarded\""
+        + "[^}]*}";
 
     static final long MAX_PACKETS = 50_000_000L;
     private static final String BACKEND = Lab.backendNamespace(1);
@@ -102,9 +113,9 @@ public final class PacketBench {
                 results.put("l4mesh", new ArrayList<>());
                 for (int round = 0; round < rounds; round++) {
                     results.get("kernel").add(measure("kernel", BACKEND_ADDRESS, BACKEND_ADDRESS, received, tcpBytes,
-                        -1));
+                        -1, null));
                     results.get("l4mesh").add(measure("l4mesh", Lab.UDP_VIP, Lab.VIP, received, tcpBytes,
-                        s.processes().get("node-1")));
+                        s.processes().get("node-1"), lab));
                 }
                 stop.set(true);
                 sink.join(5000);
@@ -117,8 +128,9 @@ public final class PacketBench {
         }
     }
 
+    /** @param lab the lab whose node 1 is on the path (its counters are read), or null for the kernel path */
     private Result measure(String name, String target, String tcpTarget, AtomicLong received, AtomicLong tcpBytes,
-                           long nodePid) throws Exception {
+                           long nodePid, Lab lab) throws Exception {
         // Warm up (JIT, ARP, flow caches), then measure.
         blast(target, Math.min(2, seconds));
         Thread.sleep(300);
@@ -131,7 +143,15 @@ public final class PacketBench {
         long delivered = received.get() - before;
         // NaN: not measured (no node on the kernel path)
         double cpu = nodePid > 0 && delivered > 0 ? (cpuNanos(nodePid) - cpuBefore) / (double) delivered : Double.NaN;
-        return new Result(name, sent, delivered, secs, delivered / secs, cpu, bulk(tcpTarget, tcpBytes));
+        double segments = lab == null ? 0 : lab.metricSum(1, SEGMENTS);
+        double forwarded = lab == null ? 0 : lab.metricSum(1, FORWARDED);
+        double gbit = bulk(tcpTarget, tcpBytes);
+        double offloaded = Double.NaN;
+        if (lab != null) {
+            double f = lab.metricSum(1, FORWARDED) - forwarded;
+            offloaded = f > 0 ? (lab.metricSum(1, SEGMENTS) - segments) / f : 0;
+        }
+        return new Result(name, sent, delivered, secs, delivered / secs, cpu, gbit, offloaded);
     }
 
     /** One TCP connection from the client sending as fast as it can for the measurement's length: Gbit/s that arrived. */

@@ -361,13 +361,14 @@ public final class ConfigLoader {
                     throw new ConfigException(l.path("bind"), "packet mode needs a literal VIP address, got '"
                         + bind.host() + "'");
                 }
-                Obj pk = l.obj("packet", "tun", "queues", "fabricMtu", "flowTable");
+                Obj pk = l.obj("packet", "tun", "queues", "fabricMtu", "flowTable", "offload");
                 String tun = pk.string("tun", ("l4m" + name).substring(0, Math.min(15, 3 + name.length())));
                 if (!tun.matches("[A-Za-z0-9_.-]{1,15}")) {
                     throw new ConfigException(pk.path("tun"), "'" + tun + "' is not a device name (1 to 15 characters)");
                 }
                 packet = new PacketConfig(tun, pk.integer("queues", 0, 0, 64),
-                    pk.integer("fabricMtu", PacketConfig.DEFAULT_FABRIC_MTU, 576, 65535), flowTable(pk));
+                    pk.integer("fabricMtu", PacketConfig.DEFAULT_FABRIC_MTU, 576, 65535), flowTable(pk),
+                    pk.bool("offload", true));
             } else if (!mode.equals("proxy")) {
                 throw new ConfigException(l.path("mode"), "'" + mode + "' is not one of proxy, packet");
             } else if (l.raw("packet") != null) {

@@ -9,7 +9,10 @@ package io.l4mesh.node.config;
  * @param fabricMtu largest packet the path to the backends carries; a client packet that no longer fits with the
  *                  encapsulation's bytes (28 GUE, 50 VXLAN) is dropped, counted and answered with ICMP
  * @param flowTable the listener's flow table
+ * @param offload   open the TUN device with {@code IFF_VNET_HDR} and TCP segmentation and checksum offloads, so the
+ *                  kernel hands over TCP super-packets that the node cuts itself (falls back to plain reads where
+ *                  the kernel refuses them)
  */
-public record PacketConfig(String tun, int queues, int fabricMtu, FlowTableConfig flowTable) {
+public record PacketConfig(String tun, int queues, int fabricMtu, FlowTableConfig flowTable, boolean offload) {
     public static final int DEFAULT_FABRIC_MTU = 1500;
 }

@@ -25,7 +25,11 @@ public enum MetricName {
     PACKETS("l4mesh.packets", Kind.COUNTER,
         "Packet mode: packets read from a VIP's TUN, by listener and result (forwarded, icmp_error, fragment, "
             + "malformed, unsupported, no_backend, too_big, send_error; icmp_sent: fragmentation-needed sent back; "
-            + "health_probe: this node's probes through the tunnel, also counted as forwarded)", "listener", "result"),
+            + "health_probe: this node's probes through the tunnel, also counted as forwarded); a TCP super-packet "
+            + "counts as its segments", "listener", "result"),
+    PACKET_OFFLOAD("l4mesh.packet.offload", Kind.COUNTER,
+        "Packet mode with TUN offloads: TCP super-packets the kernel handed over whole, and the segments the node cut "
+            + "them into, by listener and kind (super_packets, segments)", "listener", "kind"),
     UDP_SESSIONS("l4mesh.udp.sessions", Kind.COUNTER, "UDP sessions created, by listener", "listener"),
     UDP_SESSIONS_ACTIVE("l4mesh.udp.sessions.active", Kind.GAUGE, "Live UDP sessions, by listener", "listener"),
     UDP_DATAGRAMS("l4mesh.udp.datagrams", Kind.COUNTER, "UDP datagrams relayed, by listener and direction",
@@ -157,7 +161,7 @@ public enum MetricName {
 
     /** Registered only for packet-mode listeners (flow sync runs only on nodes that have them). */
     public boolean packetOnly() {
-        return this == PACKETS || name.startsWith("l4mesh.flow.") || this == FLOWS || this == VIP_ANNOUNCED
+        return this == PACKETS || this == PACKET_OFFLOAD || name.startsWith("l4mesh.flow.") || this == FLOWS || this == VIP_ANNOUNCED
             || name.startsWith("l4mesh.flowsync.");
     }
 

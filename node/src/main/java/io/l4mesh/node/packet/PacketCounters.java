@@ -27,8 +27,19 @@ public final class PacketCounters {
     final LongAdder rehashedDown = new LongAdder();
     /** New flows the full table could not record (forwarded by hash all the same). */
     final LongAdder tableFull = new LongAdder();
+    /** TCP super-packets read from a TUN device with offloads, and the segments the node cut them into. */
+    final LongAdder superPackets = new LongAdder();
+    final LongAdder segments = new LongAdder();
     /** Health-probe packets from this node steered to the backend they test. */
     final LongAdder probes = new LongAdder();
+
+    public long superPackets() {
+        return superPackets.sum();
+    }
+
+    public long segments() {
+        return segments.sum();
+    }
 
     public long received() {
         return received.sum();

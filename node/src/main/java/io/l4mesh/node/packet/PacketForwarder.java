@@ -32,6 +32,9 @@ import java.lang.foreign.MemorySegment;
  * {@code sendmmsg} when the TUN queue has nothing more (or the batch is full): under load, one system call per
  * packet for the read and one per batch for the sends.
  *
+ * <p>With offloads on the TUN device ({@link Tun#offload}), one read may be a TCP super-packet: it moves to a spare
+ * buffer and its segments are cut into the batch's buffers ({@link Offload}), so bulk TCP costs one read per 64 KiB.
+ *
  * <p>Packets whose encapsulation would exceed {@code mtu} are dropped and counted (the fabric between nodes and
  * backends needs an MTU 28 (GUE) or 50 (VXLAN) bytes above the clients'); for an IPv4 packet with don't-fragment
  * set the client gets an ICMP "fragmentation needed" naming {@code mtu} less the overhead (at most one per
@@ -74,6 +77,14 @@ public final class PacketForwarder implements Runnable {
     private long batchBytes;
     private int nowSeconds;
     private volatile boolean running = true;
+    /**
+     * Packet thread only: per slot of the batch (and one spare), the buffer, where the inner packet starts, where an
+     * IPv6 encapsulation starts, and where a TUN read lands (before the inner packet by the offload header, if any).
+     */
+    private MemorySegment[] bufs;
+    private MemorySegment[] inners;
+    private MemorySegment[] fromUdp;
+    private MemorySegment[] reads;
     /** Packet thread only: a buffer for ICMP errors and when the last one went. */
     private MemorySegment icmp;
     private long lastIcmpNanos;
@@ -125,13 +136,16 @@ public final class PacketForwarder implements Runnable {
     @Override
     public void run() {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment[] bufs = new MemorySegment[BATCH];
-            MemorySegment[] inners = new MemorySegment[BATCH];
-            MemorySegment[] fromUdp = new MemorySegment[BATCH];
-            for (int i = 0; i < BATCH; i++) {
+            int header = tun.offload() ? Offload.HEADER : 0;
+            bufs = new MemorySegment[BATCH + 1];
+            inners = new MemorySegment[BATCH + 1];
+            fromUdp = new MemorySegment[BATCH + 1];
+            reads = new MemorySegment[BATCH + 1];
+            for (int i = 0; i <= BATCH; i++) {      // the last is the spare that a super-packet moves to
                 bufs[i] = arena.allocate(encap.overhead() + Tun.MAX_PACKET, 8);
                 inners[i] = bufs[i].asSlice(encap.overhead(), Tun.MAX_PACKET);
                 fromUdp[i] = bufs[i].asSlice(Encapsulator.IPV6_START);
+                reads[i] = bufs[i].asSlice(encap.overhead() - header, Tun.MAX_PACKET + header);
             }
             SendBatch batch4 = new SendBatch(arena, BATCH, false);
             SendBatch batch6 = new SendBatch(arena, BATCH, true);
@@ -142,7 +156,7 @@ public final class PacketForwarder implements Runnable {
                 int n;
                 try {
                     // wait only when nothing is queued: a queued batch goes out as soon as the TUN queue is empty
-                    n = slot == 0 ? tun.read(inners[slot], 100) : tun.readNow(inners[slot]);
+                    n = slot == 0 ? tun.read(reads[slot], 100) : tun.readNow(reads[slot]);
                 } catch (IOException e) {
                     if (running) {
                         counters.sendErrors.increment();
@@ -151,16 +165,74 @@ public final class PacketForwarder implements Runnable {
                 }
                 nowNanos = System.nanoTime();
                 nowSeconds = FlowClock.seconds(nowNanos);
-                if (n > 0) {
-                    forward(bufs[slot], fromUdp[slot], inners[slot], n, parser, batch4, batch6);
+                if (n > header) {
+                    if (header == 0) {
+                        forward(bufs[slot], fromUdp[slot], inners[slot], n, parser, batch4, batch6);
+                    } else {
+                        offloaded(slot, n - header, parser, batch4, batch6);
+                    }
                 }
-                if (n <= 0 || batch4.size() + batch6.size() == BATCH) {
+                if (n <= header || batch4.size() + batch6.size() == BATCH) {
                     flush(batch4, batch6);
                 }
                 sweep();
             }
             flush(batch4, batch6);
         }
+    }
+
+    /**
+     * A read from a TUN device with offloads ({@link Offload}): a whole packet goes on as read (its checksum
+     * finished first if the sender left it begun); a TCP super-packet moves to the spare buffer and is cut into
+     * segments in the batch's free slots, each forwarded as if it had been read alone.
+     */
+    private void offloaded(int slot, int n, PacketParser parser, SendBatch batch4, SendBatch batch6) {
+        MemorySegment header = reads[slot];
+        int gso = Offload.gsoType(header);
+        if (gso == Offload.GSO_NONE) {
+            if ((Offload.flags(header) & Offload.NEEDS_CSUM) != 0 && !Offload.completeChecksum(inners[slot], n,
+                Offload.csumStart(header), Offload.csumOffset(header))) {
+                counters.received.increment();
+                counters.malformed.increment();
+                return;
+            }
+            forward(bufs[slot], fromUdp[slot], inners[slot], n, parser, batch4, batch6);
+            return;
+        }
+        int size = Offload.gsoSize(header);
+        int count = gso == Offload.GSO_TCPV4 || gso == Offload.GSO_TCPV6 ? Offload.segments(inners[slot], n, size)
+            : -1;
+        if (count < 0) {
+            counters.received.increment();
+            counters.malformed.increment();
+            return;
+        }
+        swap(slot, BATCH);
+        MemorySegment whole = inners[BATCH];
+        counters.superPackets.increment();
+        counters.segments.add(count);
+        for (int k = 0; k < count; k++) {
+            int free = batch4.size() + batch6.size();
+            int length = Offload.segment(whole, n, size, k, inners[free]);
+            forward(bufs[free], fromUdp[free], inners[free], length, parser, batch4, batch6);
+            if (batch4.size() + batch6.size() == BATCH) {
+                flush(batch4, batch6);
+            }
+        }
+    }
+
+    /** Exchanges two slots' buffers (and their views). */
+    private void swap(int a, int b) {
+        swap(bufs, a, b);
+        swap(inners, a, b);
+        swap(fromUdp, a, b);
+        swap(reads, a, b);
+    }
+
+    private static void swap(MemorySegment[] s, int a, int b) {
+        MemorySegment t = s[a];
+        s[a] = s[b];
+        s[b] = t;
     }
 
     private void flush(SendBatch batch4, SendBatch batch6) {

@@ -66,7 +66,7 @@ public final class PacketListener implements ProxyListener {
         int n = config.queues() > 0 ? config.queues() : Runtime.getRuntime().availableProcessors();
         try {
             for (int i = 0; i < n; i++) {
-                queues.add(Tun.open(config.tun(), n > 1));
+                queues.add(openQueue(n > 1));
                 sockets.add(RawIpv4Socket.open());
                 sockets6.add(openIpv6());
             }
@@ -122,8 +122,29 @@ public final class PacketListener implements ProxyListener {
             }
         }
         Log.info(LOG, "packet.listening", "listener", runtime.name(), "vip", vip, "tun", dev,
-            "queues", n, "encapsulation", runtime.pool().settings().encapsulation(), "fabric_mtu",
+            "queues", n, "offload", queues.get(0).offload(), "encapsulation",
+            runtime.pool().settings().encapsulation(), "fabric_mtu",
             config.fabricMtu(), "flow_table", ft.maxEntries(), "flow_sync", sync != null, "announced", announced);
+    }
+
+    /**
+     * The next queue of the TUN device: with offloads when the config asks for them and the kernel takes them (the
+     * first queue decides; the others must match it).
+     */
+    private Tun openQueue(boolean multiQueue) throws IOException {
+        boolean offload = queues.isEmpty() ? config.offload() : queues.get(0).offload();
+        if (offload && queues.isEmpty()) {
+            try {
+                return Tun.open(config.tun(), multiQueue, true);
+            } catch (IOException e) {
+                if (!String.valueOf(e.getMessage()).contains("TUNSETOFFLOAD")) {
+                    throw e;
+                }
+                Log.warn(LOG, "packet.no_offload", "listener", runtime.name(), "detail", e.getMessage());
+                offload = false;
+            }
+        }
+        return Tun.open(config.tun(), multiQueue, offload);
     }
 
     /** Routes the VIP into the TUN device: from now on the node attracts (and its BGP speaker announces) it. */

@@ -12,6 +12,12 @@ import java.nio.charset.StandardCharsets;
  * write injects one. Needs CAP_NET_ADMIN. Opening the same name again with {@code multiQueue} adds a queue (one per
  * packet thread); the kernel spreads flows over queues.
  *
+ * <p>Opened with {@code offload}, the device also has {@code IFF_VNET_HDR} and {@code TUNSETOFFLOAD(TUN_F_CSUM |
+ * TUN_F_TSO4 | TUN_F_TSO6)}: the kernel hands over TCP super-packets and begun checksums as they are (no
+ * segmentation, no checksum on its side), each read starting with {@link Offload#HEADER} bytes of
+ * {@code virtio_net_hdr} that the reader must act on ({@link Offload}); {@link #write} puts an empty one in front.
+ * Every queue of a device must be opened the same way.
+ *
  * <pre>{@code
  * try (Tun tun = Tun.open("l4m0", false); Arena arena = Arena.ofConfined()) {
  *     MemorySegment buf = arena.allocate(Tun.MAX_PACKET);
@@ -27,23 +33,46 @@ public final class Tun implements AutoCloseable {
     static final short IFF_TUN = 0x0001;
     static final short IFF_NO_PI = 0x1000;
     static final short IFF_MULTI_QUEUE = 0x0100;
+    static final short IFF_VNET_HDR = 0x4000;
+    static final long TUNSETOFFLOAD = 0x400454d0L;
+    static final long TUN_F_CSUM = 0x01;
+    static final long TUN_F_TSO4 = 0x02;
+    static final long TUN_F_TSO6 = 0x04;
     static final int IFNAMSIZ = 16;
     static final int IFREQ_SIZE = 40;
 
     private final String name;
     private final int fd;
+    private final boolean offload;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment state = Libc.callState(arena);
     private final MemorySegment pollfd = arena.allocate(8);
+    /** For {@link #write} with offload: two iovecs, an empty header and the packet. */
+    private final MemorySegment iov;
     private volatile boolean closed;
 
-    private Tun(String name, int fd) {
+    private Tun(String name, int fd, boolean offload) {
         this.name = name;
         this.fd = fd;
+        this.offload = offload;
+        this.iov = offload ? arena.allocate(2L * Libc.IOVEC_SIZE, 8) : null;
+        if (offload) {
+            iov.set(ValueLayout.ADDRESS, 0, arena.allocate(Offload.HEADER, 8));
+            iov.set(ValueLayout.JAVA_LONG, 8, Offload.HEADER);
+        }
     }
 
     /** Opens (creating if needed) the TUN device {@code name} in the calling thread's network namespace. */
     public static Tun open(String name, boolean multiQueue) throws IOException {
+        return open(name, multiQueue, false);
+    }
+
+    /**
+     * Opens a queue of {@code name}, with offloads if {@code offload} (see the class comment).
+     *
+     * @throws IOException with "TUNSETOFFLOAD" in its message when the kernel refuses the offloads: open without
+     */
+    public static Tun open(String name, boolean multiQueue, boolean offload) throws IOException {
         byte[] n = name.getBytes(StandardCharsets.US_ASCII);
         if (n.length == 0 || n.length >= IFNAMSIZ) {
             throw new IOException("TUN device name '" + name + "' must be 1 to 15 characters");
@@ -57,7 +86,8 @@ public final class Tun implements AutoCloseable {
             }
             MemorySegment ifr = a.allocate(IFREQ_SIZE);
             MemorySegment.copy(n, 0, ifr, ValueLayout.JAVA_BYTE, 0, n.length);
-            short flags = (short) (IFF_TUN | IFF_NO_PI | (multiQueue ? IFF_MULTI_QUEUE : 0));
+            short flags = (short) (IFF_TUN | IFF_NO_PI | (multiQueue ? IFF_MULTI_QUEUE : 0)
+                | (offload ? IFF_VNET_HDR : 0));
             ifr.set(ValueLayout.JAVA_SHORT, IFNAMSIZ, flags);
             int rc = (int) Libc.IOCTL.invokeExact(st, fd, TUNSETIFF, ifr);
             if (rc < 0) {
@@ -66,7 +96,15 @@ public final class Tun implements AutoCloseable {
                 throw new IOException("ioctl TUNSETIFF " + name + ": " + Libc.strerror(err)
                     + (err == 1 ? " (needs CAP_NET_ADMIN)" : ""));
             }
-            return new Tun(ifr.getString(0, StandardCharsets.US_ASCII), fd);
+            if (offload) {
+                rc = (int) Libc.IOCTL_VALUE.invokeExact(st, fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6);
+                if (rc < 0) {
+                    int err = Libc.errno(st);
+                    int ignored = (int) Libc.CLOSE.invokeExact(st, fd);
+                    throw new IOException("ioctl TUNSETOFFLOAD " + name + ": " + Libc.strerror(err));
+                }
+            }
+            return new Tun(ifr.getString(0, StandardCharsets.US_ASCII), fd, offload);
         } catch (IOException e) {
             throw e;
         } catch (Throwable t) {
@@ -76,6 +114,11 @@ public final class Tun implements AutoCloseable {
 
     public String name() {
         return name;
+    }
+
+    /** Whether reads start with a {@code virtio_net_hdr} and may hand over super-packets ({@link Offload}). */
+    public boolean offload() {
+        return offload;
     }
 
     /**
@@ -132,10 +175,17 @@ public final class Tun implements AutoCloseable {
         }
     }
 
-    /** Writes one packet (the first {@code length} bytes of {@code buf}). */
+    /** Writes one packet (the first {@code length} bytes of {@code buf}; with offload, behind an empty header). */
     public void write(MemorySegment buf, int length) throws IOException {
         try {
-            long n = (long) Libc.WRITE.invokeExact(state, fd, buf, (long) length);
+            long n;
+            if (offload) {
+                iov.set(ValueLayout.ADDRESS, Libc.IOVEC_SIZE, buf);
+                iov.set(ValueLayout.JAVA_LONG, Libc.IOVEC_SIZE + 8, length);
+                n = (long) Libc.WRITEV.invokeExact(state, fd, iov, 2) - Offload.HEADER;
+            } else {
+                n = (long) Libc.WRITE.invokeExact(state, fd, buf, (long) length);
+            }
             if (n != length) {
                 throw new IOException("write " + name + ": " + (n < 0 ? Libc.strerror(Libc.errno(state))
                     : "short write " + n + " of " + length));
