@@ -221,8 +221,8 @@ public final class BenchCommand implements Runnable {
                         offloaded.get(path).writeTo(n.putObject("bulkTcpOffloadedShare"));
                     }
                 });
-                root.put("l4meshToKernel", Spread.round(ratio));
-                root.put("bulkTcpL4meshToKernel", Spread.round(bulkRatio));
+                root.put("l4meshToKernel", Spread.ratio(ratio));
+                root.put("bulkTcpL4meshToKernel", Spread.ratio(bulkRatio));
                 out.println(m.writerWithDefaultPrettyPrinter().writeValueAsString(root));
                 out.flush();
                 return 0;
@@ -315,7 +315,7 @@ public final class BenchCommand implements Runnable {
                     r.p99Millis().writeTo(n.putObject("p99Millis"));
                 }
                 ObjectNode rat = root.putObject("l4meshToBestPeer");
-                ratios.forEach((k, v) -> rat.put(k, Spread.round(v)));
+                ratios.forEach((k, v) -> rat.put(k, Spread.ratio(v)));
                 out.println(m.writerWithDefaultPrettyPrinter().writeValueAsString(root));
                 out.flush();
                 return 0;

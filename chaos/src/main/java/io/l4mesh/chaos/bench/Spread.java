@@ -58,6 +58,17 @@ public record Spread(double median, double min, double max, List<Double> rounds)
         return Math.round(v * 100) / 100.0;
     }
 
+    /**
+     * A ratio as printed: three significant digits, so that a small one (a p99 a hundred times the peer's) stays above
+     * zero rather than rounding to it.
+     */
+    public static double ratio(double v) {
+        if (v == 0 || Double.isNaN(v) || Double.isInfinite(v)) {
+            return v;
+        }
+        return new java.math.BigDecimal(v).round(new java.math.MathContext(3)).doubleValue();
+    }
+
     @Override
     public String toString() {
         return format("%.2f") + " " + Arrays.toString(rounds.toArray());

@@ -46,4 +46,11 @@ class SpreadTest {
         assertEquals(1.0 / 2.0, r.get("p99Latency"), 1e-9, "latency: the best peer's over ours");
         assertTrue(ProxyBench.ratios(ProxyBench.summarise(Map.of("direct", rounds.get("nginx")))).isEmpty());
     }
+
+    @Test
+    void aSmallRatioKeepsItsSignificantDigits() {
+        assertEquals(0.00396, Spread.ratio(0.25 / 63.15));
+        assertEquals(1.33, Spread.ratio(1.3271));
+        assertEquals(0.0, Spread.ratio(0.0));
+    }
 }
