@@ -191,7 +191,9 @@ public final class BenchCommand implements Runnable {
             Map<String, Spread> cpu = new java.util.LinkedHashMap<>();
             Map<String, Spread> bulk = new java.util.LinkedHashMap<>();
             Map<String, Spread> offloaded = new java.util.LinkedHashMap<>();
+            Map<String, Spread> gso = new java.util.LinkedHashMap<>();
             rs.forEach((path, list) -> {
+                gso.put(path, Spread.of(list.stream().map(PacketBench.Result::udpGsoShare).toList()));
                 offloaded.put(path, Spread.of(list.stream().map(PacketBench.Result::bulkOffloadedShare).toList()));
                 bulk.put(path, Spread.of(list.stream().map(PacketBench.Result::bulkGbitPerSecond).toList()));
                 pps.put(path, Spread.of(list.stream().map(PacketBench.Result::deliveredPps).toList()));
@@ -216,6 +218,9 @@ public final class BenchCommand implements Runnable {
                     if (!Double.isNaN(cpu.get(path).median())) {
                         cpu.get(path).writeTo(n.putObject("cpuNanosPerPacket"));
                     }
+                    if (!Double.isNaN(gso.get(path).median())) {
+                        gso.get(path).writeTo(n.putObject("udpGsoShare"));
+                    }
                     bulk.get(path).writeTo(n.putObject("bulkTcpGbitPerSecond"));
                     if (!Double.isNaN(offloaded.get(path).median())) {
                         offloaded.get(path).writeTo(n.putObject("bulkTcpOffloadedShare"));
@@ -228,12 +233,13 @@ public final class BenchCommand implements Runnable {
                 return 0;
             }
             header(out, machine, rounds, seconds + " s per measurement, " + payload + "-byte payloads");
-            Table t = new Table("PATH", "SENT", "DELIVERED", "DELIVERED pps", "node CPU ns/packet",
+            Table t = new Table("PATH", "SENT", "DELIVERED", "DELIVERED pps", "node CPU ns/packet", "UDP GSO",
                 "BULK TCP Gbit/s", "BULK OFFLOADED");
             rs.forEach((path, list) -> t.row(path,
                 Long.toString(list.stream().mapToLong(PacketBench.Result::sent).sum()),
                 Long.toString(list.stream().mapToLong(PacketBench.Result::delivered).sum()),
-                pps.get(path).format("%.0f"), cpu.get(path).format("%.0f"), bulk.get(path).format("%.2f"),
+                pps.get(path).format("%.0f"), cpu.get(path).format("%.0f"), gso.get(path).format("%.2f"),
+                bulk.get(path).format("%.2f"),
                 offloaded.get(path).format("%.2f")));
             t.print(out, "");
             out.printf("%nl4mesh / kernel forwarding (medians): small UDP packets %.2f, bulk TCP %.2f%n", ratio,

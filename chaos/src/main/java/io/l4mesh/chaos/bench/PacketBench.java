@@ -33,15 +33,22 @@ public final class PacketBench {
     /**
      * One path's figures in one round.
      *
+     * @param udpGsoShare        of the small UDP packets the node forwarded, the share it sent by UDP GSO (runs of
+     *                           one flow in one send); NaN on the kernel path
      * @param bulkOffloadedShare of the packets the node forwarded during the bulk transfer, the share that came as
      *                           segments of TCP super-packets (TUN offloads); NaN on the kernel path
      */
     public record Result(String path, long sent, long delivered, double seconds, double deliveredPps,
-                         double cpuNanosPerPacket, double bulkGbitPerSecond, double bulkOffloadedShare) {
+                         double cpuNanosPerPacket, double udpGsoShare, double bulkGbitPerSecond,
+                         double bulkOffloadedShare) {
     }
 
     private static final String SEGMENTS = "l4mesh_packet_offload_total\\{[^}]*kind=\"segments\"[^}]*listener=\"vip\""
         + "[^}]*}";
+    private static final String GSO_PACKETS = "l4mesh_packet_offload_total\\{[^}]*kind=\"udp_gso_packets\"[^}]*"
+        + "listener=\"vip-udp\"[^}]*}";
+    private static final String UDP_FORWARDED = "l4mesh_packets_total\\{[^}]*listener=\"vip-udp\"[^}]*"
+        + "result=\"forwarded\"[^}]*}";
     private static final String FORWARDED = "l4mesh_packets_total\\{[^}]*listener=\"vip\"[^}]*result=\"forwarded\""
         + "[^}]*}";
 
@@ -136,6 +143,7 @@ public final class PacketBench {
         Thread.sleep(300);
         long before = received.get();
         long cpuBefore = nodePid > 0 ? cpuNanos(nodePid) : 0;
+        double[] c0 = counters(lab);
         long t0 = System.nanoTime();
         long sent = blast(target, seconds);
         double secs = (System.nanoTime() - t0) / 1e9;
@@ -143,15 +151,26 @@ public final class PacketBench {
         long delivered = received.get() - before;
         // NaN: not measured (no node on the kernel path)
         double cpu = nodePid > 0 && delivered > 0 ? (cpuNanos(nodePid) - cpuBefore) / (double) delivered : Double.NaN;
-        double segments = lab == null ? 0 : lab.metricSum(1, SEGMENTS);
-        double forwarded = lab == null ? 0 : lab.metricSum(1, FORWARDED);
+        double[] c1 = counters(lab);
         double gbit = bulk(tcpTarget, tcpBytes);
-        double offloaded = Double.NaN;
-        if (lab != null) {
-            double f = lab.metricSum(1, FORWARDED) - forwarded;
-            offloaded = f > 0 ? (lab.metricSum(1, SEGMENTS) - segments) / f : 0;
+        double[] c2 = counters(lab);
+        return new Result(name, sent, delivered, secs, delivered / secs, cpu, share(c0, c1, 2, 3), gbit,
+            share(c1, c2, 1, 0));
+    }
+
+    /** Node 1's counters: bulk forwarded, bulk segments of super-packets, UDP forwarded, UDP sent by GSO. */
+    private static double[] counters(Lab lab) throws Exception {
+        return lab == null ? null : new double[] {lab.metricSum(1, FORWARDED), lab.metricSum(1, SEGMENTS),
+            lab.metricSum(1, UDP_FORWARDED), lab.metricSum(1, GSO_PACKETS)};
+    }
+
+    /** Between two readings, counter {@code part} as a share of counter {@code whole}; NaN without a node. */
+    private static double share(double[] from, double[] to, int whole, int part) {
+        if (from == null) {
+            return Double.NaN;
         }
-        return new Result(name, sent, delivered, secs, delivered / secs, cpu, gbit, offloaded);
+        double w = to[whole] - from[whole];
+        return w > 0 ? (to[part] - from[part]) / w : 0;
     }
 
     /** One TCP connection from the client sending as fast as it can for the measurement's length: Gbit/s that arrived. */

@@ -48,6 +48,8 @@ class PacketBenchTest {
         assertTrue(!root.get("kernel").has("cpuNanosPerPacket"), root.toString());
         // the TUN device's offloads hand the node the bulk transfer as super-packets, cut by the node itself
         assertTrue(root.get("l4mesh").get("bulkTcpOffloadedShare").get("median").asDouble() > 0.5, root.toString());
+        // and a stream of small packets of one flow leaves in UDP GSO sends
+        assertTrue(root.get("l4mesh").get("udpGsoShare").get("median").asDouble() > 0.5, root.toString());
         assertTrue(root.get("l4meshToKernel").asDouble() > 0, root.toString());
         assertTrue(!Files.exists(Path.of("/run/netns/l4lab-r")), "the lab is taken down afterwards");
     }

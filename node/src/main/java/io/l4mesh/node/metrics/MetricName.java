@@ -28,8 +28,9 @@ public enum MetricName {
             + "health_probe: this node's probes through the tunnel, also counted as forwarded); a TCP super-packet "
             + "counts as its segments", "listener", "result"),
     PACKET_OFFLOAD("l4mesh.packet.offload", Kind.COUNTER,
-        "Packet mode with TUN offloads: TCP super-packets the kernel handed over whole, and the segments the node cut "
-            + "them into, by listener and kind (super_packets, segments)", "listener", "kind"),
+        "Packet mode with offloads, by listener and kind: TCP super-packets the TUN device handed over whole "
+            + "(super_packets) and the segments the node cut them into (segments); UDP GSO sends (udp_gso_sends) and "
+            + "the encapsulated packets they carried (udp_gso_packets)", "listener", "kind"),
     UDP_SESSIONS("l4mesh.udp.sessions", Kind.COUNTER, "UDP sessions created, by listener", "listener"),
     UDP_SESSIONS_ACTIVE("l4mesh.udp.sessions.active", Kind.GAUGE, "Live UDP sessions, by listener", "listener"),
     UDP_DATAGRAMS("l4mesh.udp.datagrams", Kind.COUNTER, "UDP datagrams relayed, by listener and direction",

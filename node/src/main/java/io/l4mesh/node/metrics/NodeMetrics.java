@@ -149,6 +149,8 @@ public final class NodeMetrics {
         m.add(counter(MetricName.PACKETS, t.and("result", "health_probe"), pc, x -> x.probes()));
         m.add(counter(MetricName.PACKET_OFFLOAD, t.and("kind", "super_packets"), pc, x -> x.superPackets()));
         m.add(counter(MetricName.PACKET_OFFLOAD, t.and("kind", "segments"), pc, x -> x.segments()));
+        m.add(counter(MetricName.PACKET_OFFLOAD, t.and("kind", "udp_gso_sends"), pc, x -> x.gsoSends()));
+        m.add(counter(MetricName.PACKET_OFFLOAD, t.and("kind", "udp_gso_packets"), pc, x -> x.gsoPackets()));
         m.add(counter(MetricName.FLOWS, t.and("event", "created"), pc, x -> x.flowsCreated()));
         m.add(counter(MetricName.FLOWS, t.and("event", "adopted"), pc, x -> x.flowsAdopted()));
         m.add(counter(MetricName.FLOWS, t.and("event", "non_syn_miss"), pc, x -> x.nonSynMisses()));

@@ -21,6 +21,9 @@ final class Libc {
     static final int O_CLOEXEC = 0x80000;
     static final int EAGAIN = 11;
     static final int EINTR = 4;
+    static final int EIO = 5;
+    static final int EINVAL = 22;
+    static final int ENOPROTOOPT = 92;
     static final short POLLIN = 1;
     static final int CLONE_NEWNET = 0x40000000;
 
@@ -55,6 +58,11 @@ final class Libc {
     /** {@code int sendmmsg(int fd, struct mmsghdr *msgvec, unsigned int vlen, int flags)}. */
     static final MethodHandle SENDMMSG = bind("sendmmsg", FunctionDescriptor.of(ValueLayout.JAVA_INT,
         ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+    /** {@code ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)}. */
+    static final MethodHandle SENDMSG = bind("sendmsg", FunctionDescriptor.of(ValueLayout.JAVA_LONG,
+        ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+    static final MethodHandle BIND = bind("bind", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+        ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
     /** x86-64 and aarch64 (LP64): struct mmsghdr is a 56-byte msghdr and a 4-byte length, padded to 64. */
     static final int MMSGHDR_SIZE = 64;
     static final int IOVEC_SIZE = 16;

@@ -30,6 +30,9 @@ public final class PacketCounters {
     /** TCP super-packets read from a TUN device with offloads, and the segments the node cut them into. */
     final LongAdder superPackets = new LongAdder();
     final LongAdder segments = new LongAdder();
+    /** UDP GSO sends ({@link UdpGso}) and the encapsulated packets they carried. */
+    final LongAdder gsoSends = new LongAdder();
+    final LongAdder gsoPackets = new LongAdder();
     /** Health-probe packets from this node steered to the backend they test. */
     final LongAdder probes = new LongAdder();
 
@@ -39,6 +42,14 @@ public final class PacketCounters {
 
     public long segments() {
         return segments.sum();
+    }
+
+    public long gsoSends() {
+        return gsoSends.sum();
+    }
+
+    public long gsoPackets() {
+        return gsoPackets.sum();
     }
 
     public long received() {

@@ -47,6 +47,8 @@ import java.lang.foreign.MemorySegment;
 public final class PacketForwarder implements Runnable {
     /** Packets sent together in one {@code sendmmsg}. */
     static final int BATCH = 32;
+    /** Where the UDP payload starts in an encapsulated IPv4 packet (after the outer IPv4 and UDP headers). */
+    private static final int UDP_PAYLOAD = 28;
     private final Tun tun;
     private final RawIpv4Socket raw;
     /** Null when this host cannot open one (no IPv6): IPv6 backends are then counted as unsupported. */
@@ -85,6 +87,8 @@ public final class PacketForwarder implements Runnable {
     private MemorySegment[] inners;
     private MemorySegment[] fromUdp;
     private MemorySegment[] reads;
+    /** Packet thread only: UDP GSO toward IPv4 backends, with offloads (else null). */
+    private UdpGso gso;
     /** Packet thread only: a buffer for ICMP errors and when the last one went. */
     private MemorySegment icmp;
     private long lastIcmpNanos;
@@ -147,6 +151,7 @@ public final class PacketForwarder implements Runnable {
                 fromUdp[i] = bufs[i].asSlice(Encapsulator.IPV6_START);
                 reads[i] = bufs[i].asSlice(encap.overhead() - header, Tun.MAX_PACKET + header);
             }
+            gso = tun.offload() ? new UdpGso() : null;
             SendBatch batch4 = new SendBatch(arena, BATCH, false);
             SendBatch batch6 = new SendBatch(arena, BATCH, true);
             PacketParser parser = new PacketParser();
@@ -178,6 +183,10 @@ public final class PacketForwarder implements Runnable {
                 sweep();
             }
             flush(batch4, batch6);
+        } finally {
+            if (gso != null) {
+                gso.close();
+            }
         }
     }
 
@@ -244,7 +253,7 @@ public final class PacketForwarder implements Runnable {
         int failed = 0;
         if (n4 > 0) {
             try {
-                failed += raw.sendBatch(batch4);
+                failed += send4(batch4);
             } catch (IOException e) {
                 failed += n4;
             }
@@ -262,6 +271,85 @@ public final class PacketForwarder implements Runnable {
         if (failed > 0) {
             counters.sendErrors.add(failed);
         }
+    }
+
+    /**
+     * Sends the IPv4 batch in its order: each run of two or more packets of one flow (one backend, one pair of outer
+     * ports, one size but a shorter last) as one UDP GSO send ({@link UdpGso}), the others through the raw socket.
+     *
+     * @return packets the kernel refused
+     */
+    private int send4(SendBatch b) throws IOException {
+        int n = b.size();
+        if (gso == null || !gso.on() || n < 2) {
+            return raw.sendBatch(b);
+        }
+        int failed = 0;
+        try {
+            int start = 0;
+            int i = 0;
+            while (i < n) {
+                int j = runEnd(b, i, n);
+                int fd = j - i >= 2 ? gso.socketFor(b.packet(i).get(PacketParser.U16, 20) & 0xFFFF) : -1;
+                if (fd >= 0) {
+                    if (start < i) {
+                        failed += raw.sendBatch(b, start, i);
+                    }
+                    if (sendRun(b, i, j, fd)) {
+                        counters.gsoSends.increment();
+                        counters.gsoPackets.add(j - i);
+                    } else {
+                        failed += raw.sendBatch(b, i, j);     // a UDP send is all or nothing: none went
+                    }
+                    start = j;
+                }
+                i = j;
+            }
+            if (start < n) {
+                failed += raw.sendBatch(b, start, n);
+            }
+        } finally {
+            b.clear();
+        }
+        return failed;
+    }
+
+    /** The end of the run of packets that can go in one UDP GSO send with the one at {@code i}. */
+    private static int runEnd(SendBatch b, int i, int n) {
+        MemorySegment first = b.packet(i);
+        int length = b.length(i);
+        int dst = first.get(PacketParser.U32, 16);
+        int ports = first.get(PacketParser.U32, 20);
+        int total = length - UDP_PAYLOAD;
+        int j = i + 1;
+        while (j < n && j - i < UdpGso.MAX_SEGMENTS) {
+            MemorySegment p = b.packet(j);
+            int l = b.length(j);
+            if (p.get(PacketParser.U32, 16) != dst || p.get(PacketParser.U32, 20) != ports || l > length
+                || total + l - UDP_PAYLOAD > UdpGso.MAX_PAYLOAD) {
+                break;
+            }
+            total += l - UDP_PAYLOAD;
+            j++;
+            if (l < length) {
+                break;          // only the last may be shorter
+            }
+        }
+        return j;
+    }
+
+    /** Copies the run's UDP payloads together and sends them in one UDP GSO send. */
+    private boolean sendRun(SendBatch b, int i, int j, int fd) {
+        MemorySegment out = gso.payload();
+        int length = 0;
+        for (int k = i; k < j; k++) {
+            int l = b.length(k) - UDP_PAYLOAD;
+            MemorySegment.copy(b.packet(k), UDP_PAYLOAD, out, length, l);
+            length += l;
+        }
+        MemorySegment first = b.packet(i);
+        return gso.send(fd, length, b.length(i) - UDP_PAYLOAD, first.get(PacketParser.U32, 16),
+            first.get(PacketParser.U16, 22) & 0xFFFF);
     }
 
     private void forward(MemorySegment buf, MemorySegment fromUdp, MemorySegment inner, int n, PacketParser parser,

@@ -29,6 +29,11 @@ abstract class RawSocket implements AutoCloseable {
         return batch.send(state, fd);
     }
 
+    /** Sends the packets queued at {@code [from, to)} of {@code batch}; the batch keeps them. */
+    int sendBatch(SendBatch batch, int from, int to) throws IOException {
+        return batch.send(state, fd, from, to);
+    }
+
     @Override
     public void close() {
         try {

@@ -22,6 +22,10 @@ public final class SendBatch {
     private final MemorySegment addrs;
     private final int addrSize;
     private final int capacity;
+    /** Each message's place in {@link #msgs}, made once (a send from the middle makes no object). */
+    private final MemorySegment[] msgAt;
+    private final MemorySegment[] packets;
+    private final int[] lengths;
     private int size;
 
     /** @param ipv6 destinations are IPv6 ({@code sockaddr_in6}) rather than IPv4 ({@code sockaddr_in}) */
@@ -31,6 +35,9 @@ public final class SendBatch {
         this.msgs = arena.allocate((long) Libc.MMSGHDR_SIZE * capacity, 8);
         this.iovs = arena.allocate((long) Libc.IOVEC_SIZE * capacity, 8);
         this.addrs = arena.allocate((long) addrSize * capacity, 8);
+        this.msgAt = new MemorySegment[capacity];
+        this.packets = new MemorySegment[capacity];
+        this.lengths = new int[capacity];
         for (int i = 0; i < capacity; i++) {
             long m = (long) i * Libc.MMSGHDR_SIZE;
             addrs.set(ValueLayout.JAVA_SHORT, (long) i * addrSize, (short) (ipv6 ? Libc.AF_INET6 : Libc.AF_INET));
@@ -38,6 +45,7 @@ public final class SendBatch {
             msgs.set(ValueLayout.JAVA_INT, m + 8, addrSize);                                 // msg_namelen
             msgs.set(ValueLayout.ADDRESS, m + 16, iovs.asSlice((long) i * Libc.IOVEC_SIZE)); // msg_iov
             msgs.set(ValueLayout.JAVA_LONG, m + 24, 1L);                                     // msg_iovlen
+            msgAt[i] = msgs.asSlice(m);
         }
     }
 
@@ -45,6 +53,8 @@ public final class SendBatch {
         long iov = (long) size * Libc.IOVEC_SIZE;
         iovs.set(ValueLayout.ADDRESS, iov, packet);
         iovs.set(ValueLayout.JAVA_LONG, iov + 8, length);
+        packets[size] = packet;
+        lengths[size] = length;
         return (long) size * addrSize;
     }
 
@@ -70,6 +80,21 @@ public final class SendBatch {
         return size == capacity;
     }
 
+    /** The packet queued at {@code i} (its buffer, as queued). */
+    MemorySegment packet(int i) {
+        return packets[i];
+    }
+
+    /** The length of the packet queued at {@code i}. */
+    int length(int i) {
+        return lengths[i];
+    }
+
+    /** Empties the batch (after its packets went out some other way). */
+    void clear() {
+        size = 0;
+    }
+
     /**
      * Sends the batch on {@code fd} ({@code sendmmsg}, going on after a packet the kernel refused) and empties it.
      *
@@ -77,12 +102,24 @@ public final class SendBatch {
      * @throws IOException when the call itself failed (the batch is emptied all the same)
      */
     int send(MemorySegment state, int fd) throws IOException {
-        int failed = 0;
-        int from = 0;
         try {
-            while (from < size) {
-                MemorySegment first = from == 0 ? msgs : msgs.asSlice((long) from * Libc.MMSGHDR_SIZE);
-                int n = (int) Libc.SENDMMSG.invokeExact(state, fd, first, size - from, 0);
+            return send(state, fd, 0, size);
+        } finally {
+            size = 0;
+        }
+    }
+
+    /**
+     * Sends the packets queued at {@code [from, to)} on {@code fd} ({@code sendmmsg}, going on after a packet the
+     * kernel refused); the batch keeps them (see {@link #clear}).
+     *
+     * @return packets the kernel refused (each skipped)
+     */
+    int send(MemorySegment state, int fd, int from, int to) throws IOException {
+        int failed = 0;
+        try {
+            while (from < to) {
+                int n = (int) Libc.SENDMMSG.invokeExact(state, fd, msgAt[from], to - from, 0);
                 if (n <= 0) {
                     failed++;          // the first remaining packet was refused: skip it
                     from++;
@@ -92,8 +129,6 @@ public final class SendBatch {
             }
         } catch (Throwable t) {
             throw new IOException("sendmmsg: " + t, t);
-        } finally {
-            size = 0;
         }
         return failed;
     }
