@@ -47,8 +47,13 @@ final class Libc {
     static final MethodHandle WRITE = bind("write", FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT,
         ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
     static final MethodHandle CLOSE = bind("close", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
-    static final MethodHandle POLL = bind("poll", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
-        ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
+    /**
+     * {@code poll}, without errno (its callers only ask whether the descriptor became ready): a captured call state
+     * costs a slice of the state segment on each call that the JIT does not optimise away, and the packet threads
+     * poll each time their queue runs empty.
+     */
+    static final MethodHandle POLL = LINKER.downcallHandle(LIBC.find("poll").orElseThrow(),
+        FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
     static final MethodHandle SETNS = bind("setns", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
         ValueLayout.JAVA_INT));
     static final MethodHandle SOCKET = bind("socket", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,

@@ -31,7 +31,6 @@ public final class Offload {
     static final int GSO_ECN = 0x80;
     private static final ValueLayout.OfShort U16_NATIVE = ValueLayout.JAVA_SHORT_UNALIGNED
         .withOrder(ByteOrder.nativeOrder());
-    private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
     private Offload() {
     }
@@ -114,7 +113,7 @@ public final class Offload {
         } else {
             dst.set(PacketParser.U16, 4, (short) tcpLength);
         }
-        dst.set(U32, tcp + 4, src.get(U32, tcp + 4) + from);
+        dst.set(PacketParser.U32, tcp + 4, src.get(PacketParser.U32, tcp + 4) + from);
         int flags = dst.get(ValueLayout.JAVA_BYTE, tcp + 13) & 0xFF;
         if (!last) {
             flags &= ~0x09;     // FIN, PSH
@@ -163,7 +162,7 @@ public final class Offload {
         int i = offset;
         int end = offset + length;
         for (; i + 3 < end; i += 4) {
-            s += p.get(U32, i) & 0xFFFFFFFFL;
+            s += p.get(PacketParser.U32, i) & 0xFFFFFFFFL;
         }
         if (i + 1 < end) {
             s += p.get(PacketParser.U16, i) & 0xFFFF;

@@ -290,7 +290,7 @@ public final class PacketForwarder implements Runnable {
             int i = 0;
             while (i < n) {
                 int j = runEnd(b, i, n);
-                int fd = j - i >= 2 ? gso.socketFor(b.packet(i).get(PacketParser.U16, 20) & 0xFFFF) : -1;
+                int fd = j - i >= 2 ? gso.socketFor(b.packet(i).get(PacketParser.U16, 20) & 0xFFFF, j - i) : -1;
                 if (fd >= 0) {
                     if (start < i) {
                         failed += raw.sendBatch(b, start, i);

@@ -139,7 +139,7 @@ public final class Tun implements AutoCloseable {
             pollfd.set(ValueLayout.JAVA_INT, 0, fd);
             pollfd.set(ValueLayout.JAVA_SHORT, 4, Libc.POLLIN);
             pollfd.set(ValueLayout.JAVA_SHORT, 6, (short) 0);
-            int ready = (int) Libc.POLL.invokeExact(state, pollfd, 1L, timeoutMs);
+            int ready = (int) Libc.POLL.invokeExact(pollfd, 1L, timeoutMs);
             if (ready <= 0 || closed) {
                 return -1;
             }

@@ -3,7 +3,6 @@ package io.l4mesh.node.packet;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.BitSet;
 
 /**
@@ -33,9 +32,10 @@ final class UdpGso implements AutoCloseable {
     /** The largest UDP payload of one send (a datagram's 16-bit length less the IPv4 and UDP headers). */
     static final int MAX_PAYLOAD = 65_507;
     private static final int CACHE = 64;
+    /** The shortest run for which a socket is bound (a cached one serves runs of two and more). */
+    static final int MIN_RUN_TO_BIND = 4;
     private static final int MSGHDR_SIZE = 56;
     private static final int CMSG_SPACE = 24;
-    private static final ValueLayout.OfInt BE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
     private final Arena arena = Arena.ofShared();
     private final MemorySegment state = Libc.callState(arena);
@@ -89,14 +89,18 @@ final class UdpGso implements AutoCloseable {
         return !off;
     }
 
-    /** A socket bound to {@code port} for sending, or -1 if none can be (the caller sends the raw way). */
-    int socketFor(int port) {
+    /**
+     * A socket bound to {@code port} for sending a run of {@code packets}, or -1 if there is none and the run does not
+     * pay for binding one (fewer than {@link #MIN_RUN_TO_BIND}: with many flows the cache would churn, a bind
+     * costing more than the sends it saves), or none can be bound (the caller sends the raw way).
+     */
+    int socketFor(int port, int packets) {
         for (int i = 0; i < CACHE; i++) {
             if (fds[i] >= 0 && ports[i] == port) {
                 return fds[i];
             }
         }
-        if (off || refused.get(port)) {
+        if (off || packets < MIN_RUN_TO_BIND || refused.get(port)) {
             return -1;
         }
         int fd = open(port);
@@ -119,8 +123,8 @@ final class UdpGso implements AutoCloseable {
      * @return whether the kernel took them all
      */
     boolean send(int fd, int length, int segment, int dstIp, int dstPort) {
-        addr.set(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN), 2, (short) dstPort);
-        addr.set(BE_INT, 4, dstIp);
+        addr.set(PacketParser.U16, 2, (short) dstPort);
+        addr.set(PacketParser.U32, 4, dstIp);
         iov.set(ValueLayout.JAVA_LONG, 8, length);
         control.set(ValueLayout.JAVA_SHORT, 16, (short) segment);
         try {
@@ -145,7 +149,7 @@ final class UdpGso implements AutoCloseable {
             if (fd < 0) {
                 return -1;
             }
-            bindAddr.set(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN), 2, (short) port);
+            bindAddr.set(PacketParser.U16, 2, (short) port);
             if ((int) Libc.SETSOCKOPT.invokeExact(state, fd, Libc.SOL_SOCKET, SO_REUSEPORT, one, 4) < 0
                 || (int) Libc.SETSOCKOPT.invokeExact(state, fd, Libc.SOL_SOCKET, Libc.SO_ATTACH_FILTER, filter, 16) < 0
                 || (int) Libc.SETSOCKOPT.invokeExact(state, fd, Libc.SOL_SOCKET, SO_SNDBUF, sndbuf, 4) < 0
