@@ -13,18 +13,19 @@ import java.util.BitSet;
  * every forwarding hop.
  *
  * <p>A UDP socket sends from its own port, so each flow's outer source port (its RSS hash, {@link
- * Encapsulator#sourcePort}) needs a socket bound to that port: a small cache of them, bound with {@code
- * SO_REUSEPORT} (the other packet threads may hold the same port) and a socket filter that keeps nothing (they are
- * for sending only). A port that another program holds cannot be bound: that flow's packets go the raw socket's way
- * (the wire sees the same addresses and ports either way, and each flow keeps its order since a run is sent after the
- * packets queued before it). IPv4 backends only; a kernel that refuses the option turns it off for the thread.
+ * Encapsulator#sourcePort}) needs a socket bound to that port: a small cache of them, each with a socket filter that
+ * keeps nothing (they are for sending only). They are bound without {@code SO_REUSEPORT} or {@code SO_REUSEADDR}, so
+ * they never join another socket's port and take a share of what it receives: a port that is taken (by another
+ * program, a UDP listener of this node, or another packet thread whose flow hashed to the same port) cannot be
+ * bound, and that flow's packets go the raw socket's way (the wire sees the same addresses and ports either way, and
+ * each flow keeps its order since a run is sent after the packets queued before it). IPv4 backends only; a kernel
+ * that refuses the option turns it off for the thread.
  *
  * <p>Threading: one packet thread (all its buffers are reused).
  */
 final class UdpGso implements AutoCloseable {
     static final int SOL_UDP = 17;
     static final int UDP_SEGMENT = 103;
-    static final int SO_REUSEPORT = 15;
     static final int SO_SNDBUF = 7;
     static final int SOCK_DGRAM = 2;
     /** The kernel's limit on segments per send ({@code UDP_MAX_SEGMENTS}, 64 before Linux 6.9). */
@@ -45,7 +46,6 @@ final class UdpGso implements AutoCloseable {
     private final MemorySegment addr = arena.allocate(Libc.SOCKADDR_IN_SIZE, 8);
     private final MemorySegment control = arena.allocate(CMSG_SPACE, 8);
     private final MemorySegment bindAddr = arena.allocate(Libc.SOCKADDR_IN_SIZE, 8);
-    private final MemorySegment one = arena.allocate(ValueLayout.JAVA_INT);
     private final MemorySegment filter = arena.allocate(16, 8);
     private final MemorySegment sndbuf = arena.allocate(ValueLayout.JAVA_INT);
     private final int[] ports = new int[CACHE];
@@ -70,7 +70,6 @@ final class UdpGso implements AutoCloseable {
         control.set(ValueLayout.JAVA_INT, 8, SOL_UDP);
         control.set(ValueLayout.JAVA_INT, 12, UDP_SEGMENT);
         iov.set(ValueLayout.ADDRESS, 0, payload);
-        one.set(ValueLayout.JAVA_INT, 0, 1);
         sndbuf.set(ValueLayout.JAVA_INT, 0, 4 << 20);
         // struct sock_fprog {u16 len; struct sock_filter *filter}: one instruction, "ret #0" (keep nothing)
         MemorySegment insn = arena.allocate(8, 8);
@@ -150,8 +149,7 @@ final class UdpGso implements AutoCloseable {
                 return -1;
             }
             bindAddr.set(PacketParser.U16, 2, (short) port);
-            if ((int) Libc.SETSOCKOPT.invokeExact(state, fd, Libc.SOL_SOCKET, SO_REUSEPORT, one, 4) < 0
-                || (int) Libc.SETSOCKOPT.invokeExact(state, fd, Libc.SOL_SOCKET, Libc.SO_ATTACH_FILTER, filter, 16) < 0
+            if ((int) Libc.SETSOCKOPT.invokeExact(state, fd, Libc.SOL_SOCKET, Libc.SO_ATTACH_FILTER, filter, 16) < 0
                 || (int) Libc.SETSOCKOPT.invokeExact(state, fd, Libc.SOL_SOCKET, SO_SNDBUF, sndbuf, 4) < 0
                 || (int) Libc.BIND.invokeExact(state, fd, bindAddr, Libc.SOCKADDR_IN_SIZE) < 0) {
                 close(fd);
