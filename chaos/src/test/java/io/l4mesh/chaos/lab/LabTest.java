@@ -183,10 +183,12 @@ public class LabTest {
         try {
             Lab.State s = lab.up(1, 2, 1, Lab.selfCommand());
             // the first probes may go direct (before the VIP's listener is up); then they go through the tunnel
-            Await.until(Duration.ofSeconds(60), "both backends up, probed through the tunnel", () -> {
+            // and the VIP announced: the node's admin API (and its probes) answer before it serves, and a decap
+            // killed that early left the test asking a VIP that the router did not route yet
+            Await.until(Duration.ofSeconds(60), "both backends up, probed through the tunnel, the VIP routed", () -> {
                 try {
                     return up(1, 1) && up(1, 2) && metricSum(lab, 1, "l4mesh_packets_total\\{[^}]*listener=\"vip\""
-                        + "[^}]*result=\"health_probe\"[^}]*}") > 4;
+                        + "[^}]*result=\"health_probe\"[^}]*}") > 4 && !lab.vipNextHops(Lab.VIP).isEmpty();
                 } catch (Exception e) {
                     return false;
                 }
