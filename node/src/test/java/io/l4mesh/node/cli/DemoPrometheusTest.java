@@ -119,8 +119,9 @@ class DemoPrometheusTest {
             Await.until(Duration.ofSeconds(30), "the pool change's convergence is scraped",
                 () -> api.query("sum(l4mesh_mesh_convergence_seconds_count) > 0").size() == 1);
             assertEquals("1", api.value("l4mesh:pool_healthy:fraction{pool=\"demo\"}"), "every backend healthy");
-            assertEquals(3, api.query("l4mesh_mesh_fingerprint_agreement{pool=\"demo\"} == 1").size(),
-                "three nodes agree on the table");
+            // each node's agreement gauge as last scraped: one scraped just before the change reached it lags a scrape
+            Await.until(Duration.ofSeconds(30), "three nodes agree on the table, as scraped",
+                () -> api.query("l4mesh_mesh_fingerprint_agreement{pool=\"demo\"} == 1").size() == 3);
 
             // every panel of the dashboards: valid PromQL; every one that does not need packet mode has data
             PrometheusApi.Panels panels = api.panels(DashboardQueries.dir(), false);
