@@ -9,19 +9,33 @@ public final class Checksums {
 
     /** Ones' complement sum of {@code length} bytes from {@code offset}, folded and complemented. */
     public static int internet(MemorySegment p, int offset, int length) {
-        long sum = 0;
+        return fold(sum(p, offset, length));
+    }
+
+    /** The ones' complement sum (not folded) of {@code length} bytes from {@code offset}, four at a time. */
+    static long sum(MemorySegment p, int offset, int length) {
+        long s = 0;
         int i = offset;
         int end = offset + length;
-        for (; i + 1 < end; i += 2) {
-            sum += p.get(PacketParser.U16, i) & 0xFFFF;
+        for (; i + 3 < end; i += 4) {
+            s += p.get(PacketParser.U32, i) & 0xFFFFFFFFL;
+        }
+        if (i + 1 < end) {
+            s += p.get(PacketParser.U16, i) & 0xFFFF;
+            i += 2;
         }
         if (i < end) {
-            sum += (p.get(java.lang.foreign.ValueLayout.JAVA_BYTE, i) & 0xFF) << 8;
+            s += (p.get(java.lang.foreign.ValueLayout.JAVA_BYTE, i) & 0xFF) << 8;
         }
-        while ((sum >>> 16) != 0) {
-            sum = (sum & 0xFFFF) + (sum >>> 16);
+        return s;
+    }
+
+    /** Folds a sum to 16 bits and complements it. */
+    static int fold(long s) {
+        while ((s >>> 16) != 0) {
+            s = (s & 0xFFFF) + (s >>> 16);
         }
-        return (int) (~sum & 0xFFFF);
+        return (int) (~s & 0xFFFF);
     }
 
     /** Computes and stores the checksum of the IPv4 header at {@code offset}. */

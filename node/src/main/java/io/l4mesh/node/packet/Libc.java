@@ -81,6 +81,7 @@ final class Libc {
     static final int IPV6_CHECKSUM = 7;
     static final int SOL_SOCKET = 1;
     static final int SO_ATTACH_FILTER = 26;
+    static final int SOCK_FPROG_SIZE = 16;
     static final int AF_INET = 2;
     static final int SOCK_RAW = 3;
     static final int IPPROTO_RAW = 255;
@@ -97,6 +98,20 @@ final class Libc {
         options[0] = CAPTURE;
         System.arraycopy(extra, 0, options, 1, extra.length);
         return LINKER.downcallHandle(LIBC.find(name).orElseThrow(), fd, options);
+    }
+
+    /**
+     * A classic BPF program that keeps nothing a socket receives ({@code struct sock_fprog} of one {@code ret #0}),
+     * for {@code setsockopt(SOL_SOCKET, SO_ATTACH_FILTER, prog, }{@link #SOCK_FPROG_SIZE}{@code )} on sockets that
+     * only send.
+     */
+    static MemorySegment keepNothingFilter(Arena arena) {
+        MemorySegment insn = arena.allocate(8, 8);       // struct sock_filter {u16 code; u8 jt; u8 jf; u32 k}
+        insn.set(ValueLayout.JAVA_SHORT, 0, (short) 0x06);
+        MemorySegment prog = arena.allocate(SOCK_FPROG_SIZE, 8);   // struct sock_fprog {u16 len; sock_filter *}
+        prog.set(ValueLayout.JAVA_SHORT, 0, (short) 1);
+        prog.set(ValueLayout.ADDRESS, 8, insn);
+        return prog;
     }
 
     /** A call-state segment for one thread's calls (holds errno after each call). */

@@ -68,7 +68,7 @@ public final class Offload {
         if (start < 0 || start + offset + 2 > length) {
             return false;
         }
-        p.set(PacketParser.U16, start + offset, (short) fold(sum(p, start, length - start)));
+        p.set(PacketParser.U16, start + offset, (short) Checksums.fold(Checksums.sum(p, start, length - start)));
         return true;
     }
 
@@ -123,9 +123,9 @@ public final class Offload {
         }
         dst.set(ValueLayout.JAVA_BYTE, tcp + 13, (byte) flags);
         dst.set(PacketParser.U16, tcp + 16, (short) 0);
-        long pseudo = v4 ? sum(dst, 12, 8) : sum(dst, 8, 32);
+        long pseudo = v4 ? Checksums.sum(dst, 12, 8) : Checksums.sum(dst, 8, 32);
         pseudo += 6 + tcpLength;
-        dst.set(PacketParser.U16, tcp + 16, (short) fold(pseudo + sum(dst, tcp, tcpLength)));
+        dst.set(PacketParser.U16, tcp + 16, (short) Checksums.fold(pseudo + Checksums.sum(dst, tcp, tcpLength)));
         return out;
     }
 
@@ -154,31 +154,5 @@ public final class Offload {
         }
         int tcp = ((p.get(ValueLayout.JAVA_BYTE, ip + 12) & 0xF0) >>> 4) * 4;
         return tcp < 20 || ip + tcp > length ? -1 : ip + tcp;
-    }
-
-    /** The ones' complement sum (not folded) of {@code length} bytes from {@code offset}, four at a time. */
-    private static long sum(MemorySegment p, int offset, int length) {
-        long s = 0;
-        int i = offset;
-        int end = offset + length;
-        for (; i + 3 < end; i += 4) {
-            s += p.get(PacketParser.U32, i) & 0xFFFFFFFFL;
-        }
-        if (i + 1 < end) {
-            s += p.get(PacketParser.U16, i) & 0xFFFF;
-            i += 2;
-        }
-        if (i < end) {
-            s += (p.get(ValueLayout.JAVA_BYTE, i) & 0xFF) << 8;
-        }
-        return s;
-    }
-
-    /** Folds a sum to 16 bits and complements it. */
-    private static int fold(long s) {
-        while ((s >>> 16) != 0) {
-            s = (s & 0xFFFF) + (s >>> 16);
-        }
-        return (int) (~s & 0xFFFF);
     }
 }

@@ -32,13 +32,8 @@ public final class RawIpv6UdpSocket extends RawSocket {
                 MemorySegment offset = a.allocate(ValueLayout.JAVA_INT);
                 offset.set(ValueLayout.JAVA_INT, 0, 6);    // the UDP checksum field
                 s.setsockopt(a, Libc.IPPROTO_IPV6, Libc.IPV6_CHECKSUM, offset, 4);
-                // struct sock_filter {u16 code; u8 jt; u8 jf; u32 k}: one instruction, "ret #0" (keep nothing)
-                MemorySegment insn = a.allocate(8, 8);
-                insn.set(ValueLayout.JAVA_SHORT, 0, (short) 0x06);
-                MemorySegment prog = a.allocate(16, 8);   // struct sock_fprog {u16 len; struct sock_filter *filter}
-                prog.set(ValueLayout.JAVA_SHORT, 0, (short) 1);
-                prog.set(ValueLayout.ADDRESS, 8, insn);
-                s.setsockopt(a, Libc.SOL_SOCKET, Libc.SO_ATTACH_FILTER, prog, 16);
+                s.setsockopt(a, Libc.SOL_SOCKET, Libc.SO_ATTACH_FILTER, Libc.keepNothingFilter(a),
+                    Libc.SOCK_FPROG_SIZE);
             } catch (IOException e) {
                 s.close();
                 throw e;

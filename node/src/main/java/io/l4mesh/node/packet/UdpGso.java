@@ -46,7 +46,7 @@ final class UdpGso implements AutoCloseable {
     private final MemorySegment addr = arena.allocate(Libc.SOCKADDR_IN_SIZE, 8);
     private final MemorySegment control = arena.allocate(CMSG_SPACE, 8);
     private final MemorySegment bindAddr = arena.allocate(Libc.SOCKADDR_IN_SIZE, 8);
-    private final MemorySegment filter = arena.allocate(16, 8);
+    private final MemorySegment filter = Libc.keepNothingFilter(arena);
     private final MemorySegment sndbuf = arena.allocate(ValueLayout.JAVA_INT);
     private final int[] ports = new int[CACHE];
     private final int[] fds = new int[CACHE];
@@ -71,11 +71,6 @@ final class UdpGso implements AutoCloseable {
         control.set(ValueLayout.JAVA_INT, 12, UDP_SEGMENT);
         iov.set(ValueLayout.ADDRESS, 0, payload);
         sndbuf.set(ValueLayout.JAVA_INT, 0, 4 << 20);
-        // struct sock_fprog {u16 len; struct sock_filter *filter}: one instruction, "ret #0" (keep nothing)
-        MemorySegment insn = arena.allocate(8, 8);
-        insn.set(ValueLayout.JAVA_SHORT, 0, (short) 0x06);
-        filter.set(ValueLayout.JAVA_SHORT, 0, (short) 1);
-        filter.set(ValueLayout.ADDRESS, 8, insn);
     }
 
     /** Where the payloads of a run go, one after the other. */
@@ -149,7 +144,8 @@ final class UdpGso implements AutoCloseable {
                 return -1;
             }
             bindAddr.set(PacketParser.U16, 2, (short) port);
-            if ((int) Libc.SETSOCKOPT.invokeExact(state, fd, Libc.SOL_SOCKET, Libc.SO_ATTACH_FILTER, filter, 16) < 0
+            if ((int) Libc.SETSOCKOPT.invokeExact(state, fd, Libc.SOL_SOCKET, Libc.SO_ATTACH_FILTER, filter,
+                Libc.SOCK_FPROG_SIZE) < 0
                 || (int) Libc.SETSOCKOPT.invokeExact(state, fd, Libc.SOL_SOCKET, SO_SNDBUF, sndbuf, 4) < 0
                 || (int) Libc.BIND.invokeExact(state, fd, bindAddr, Libc.SOCKADDR_IN_SIZE) < 0) {
                 close(fd);
