@@ -47,7 +47,8 @@ public final class CrusherProxy implements InPathProxy {
         this.reactor = in(NioReactor::new);
         this.crusher = in(() -> TcpCrusherBuilder.builder().withReactor(reactor).withBindAddress(bind)
             .withConnectAddress(service).withIncomingThrottlerFactory(a -> delay)
-            .withOutgoingThrottlerFactory(a -> delay).withConnectionTimeoutMs(1000).withBacklog(256)
+            .withOutgoingThrottlerFactory(a -> delay).withConnectionTimeoutMs(5000).withBacklog(256)
+            // the connect timeout outlasts one resent SYN (1 s) toward a busy backend;
             // netcrusher's default is 64 direct buffers of 32 KiB each way per connection (4 MiB): allocating that
             // for each of dozens of connections opened at once held its accept loop for seconds
             .withBufferCount(BUFFERS).withBufferSize(BUFFER_BYTES).withBufferDirect(false).buildAndOpen());

@@ -31,7 +31,9 @@ final class DemoBackend implements AutoCloseable {
             tcp.setOption(java.net.StandardSocketOptions.SO_REUSEPORT, true);
             udp.setOption(java.net.StandardSocketOptions.SO_REUSEPORT, true);
         }
-        this.tcp.bind(address);
+        // a burst of connects (a mesh starting its traffic, a chaos run's 200 connections) must not overflow the
+        // accept queue: Java's default backlog of 50 dropped SYNs, and the resent SYN came a second later
+        this.tcp.bind(address, 1024);
         this.udp.bind(address);
         Thread.ofVirtual().name(name + "-tcp").start(this::acceptLoop);
         Thread.ofVirtual().name(name + "-udp").start(this::udpLoop);
