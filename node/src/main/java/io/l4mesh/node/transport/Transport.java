@@ -6,7 +6,6 @@ import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollDatagramChannel;
-import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.kqueue.KQueue;
@@ -62,7 +61,8 @@ public record Transport(String name, Supplier<IoHandlerFactory> ioHandlerFactory
     }
 
     private static Transport epoll() {
-        return new Transport("epoll", EpollIoHandler::newFactory, EpollServerSocketChannel.class,
+        // Netty's epoll handler, keeping half-closed sockets in epoll (see EpollKeepRegistered).
+        return new Transport("epoll", EpollKeepRegistered::factory, EpollServerSocketChannel.class,
             EpollSocketChannel.class, EpollDatagramChannel.class, true);
     }
 
