@@ -28,7 +28,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
@@ -139,73 +138,6 @@ class TcpProxyTest {
             assertEquals("late data", late.get());
         }
         Await.until(Duration.ofSeconds(5), "connection closed", () -> activeFlows(node) == 0);
-    }
-
-    /**
-     * A client that goes on sending after the backend's FIN, more than every buffer on the way holds while the
-     * backend reads late, then half-closes: the backend gets all of it, in order, then the FIN.
-     */
-    @Test
-    void clientsFinAfterTheBackendsLeavesItsQueuedDataToBeDelivered() throws Exception {
-        int size = 32 << 20;
-        AtomicReference<Long> got = new AtomicReference<>();
-        TcpTestServer server = cleanup.add(new TcpTestServer("hc3", (s, srv) -> {
-            s.getOutputStream().write("banner".getBytes(StandardCharsets.UTF_8));
-            s.shutdownOutput();
-            LockSupport.parkNanos(300_000_000L);              // the node buffers, then stops reading the client
-            got.set(readPattern(s.getInputStream()));
-        }));
-        Node node = node(backends(server), "");
-        try (Socket c = Clients.connect(node.listenerAddress("t"))) {
-            assertEquals("banner", new String(c.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
-            c.getOutputStream().write(pattern(size));
-            c.shutdownOutput();
-        }
-        Await.until(Duration.ofSeconds(10), "backend read to EOF", () -> got.get() != null);
-        assertEquals(size, got.get(), "bytes in order (negative: where they break)");
-        Await.until(Duration.ofSeconds(5), "connection closed", () -> activeFlows(node) == 0);
-    }
-
-    /** A client that half-closes after its request gets a response larger than every buffer on the way, whole. */
-    @Test
-    void aLargeResponseAfterTheClientsFinArrivesWhole() throws Exception {
-        int size = 32 << 20;
-        TcpTestServer server = cleanup.add(new TcpTestServer("hc4", (s, srv) -> {
-            s.getInputStream().readAllBytes();                // until the client's FIN
-            s.getOutputStream().write(pattern(size));
-            s.close();
-        }));
-        Node node = node(backends(server), "");
-        try (Socket c = Clients.connect(node.listenerAddress("t"))) {
-            c.getOutputStream().write("GET".getBytes(StandardCharsets.UTF_8));
-            c.shutdownOutput();
-            LockSupport.parkNanos(300_000_000L);              // the node buffers, then stops reading the backend
-            assertEquals(size, readPattern(c.getInputStream()), "bytes in order (negative: where they break)");
-        }
-        Await.until(Duration.ofSeconds(5), "connection closed", () -> activeFlows(node) == 0);
-    }
-
-    /** {@code size} bytes, byte i being {@code (byte) i}. */
-    private static byte[] pattern(int size) {
-        byte[] data = new byte[size];
-        for (int i = 0; i < size; i++) {
-            data[i] = (byte) i;
-        }
-        return data;
-    }
-
-    /** Reads to EOF: how many bytes came, or minus the offset of the first that breaks {@link #pattern}. */
-    private static long readPattern(InputStream in) throws IOException {
-        long n = 0;
-        byte[] buf = new byte[64 * 1024];
-        for (int r; (r = in.read(buf)) > 0; n += r) {
-            for (int i = 0; i < r; i++) {
-                if (buf[i] != (byte) (n + i)) {
-                    return -(n + i);
-                }
-            }
-        }
-        return n;
     }
 
     @Test
