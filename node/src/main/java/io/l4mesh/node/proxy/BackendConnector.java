@@ -2,34 +2,32 @@ package io.l4mesh.node.proxy;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelConfig;
-import io.netty.channel.ChannelFactory;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoop;
-import io.netty.channel.ReflectiveChannelFactory;
-import io.netty.channel.socket.SocketChannel;
-import java.net.SocketAddress;
+import io.l4mesh.node.transport.Transport;
+import java.net.InetSocketAddress;
 
 /**
- * Opens backend connections without a {@code Bootstrap} per connection: the channel factory (and its reflective
- * constructor lookup) is made once, and each connection only creates, configures, registers and connects its
- * channel on the client's event loop.
+ * Opens backend connections without a {@code Bootstrap} per connection (and without its reflective channel
+ * factory): each connection only creates a channel of the backend's address family, configures, registers and
+ * connects it on the client's event loop.
  *
  * <p>Threading: {@link #connect} must be called on {@code loop}; the connector itself is immutable.
  */
 final class BackendConnector {
-    private final ChannelFactory<? extends SocketChannel> factory;
+    private final Transport transport;
 
-    BackendConnector(Class<? extends SocketChannel> channelType) {
-        this.factory = new ReflectiveChannelFactory<>(channelType);
+    BackendConnector(Transport transport) {
+        this.transport = transport;
     }
 
     /** Connects to {@code address}; the returned future completes when the TCP handshake does (or fails). */
-    ChannelFuture connect(EventLoop loop, SocketAddress address, ChannelHandler handler, int timeoutMs) {
-        Channel ch = factory.newChannel();
+    ChannelFuture connect(EventLoop loop, InetSocketAddress address, ChannelHandler handler, int timeoutMs) {
+        Channel ch = transport.newSocketChannel(address);
         ChannelConfig c = ch.config();
         c.setAutoRead(false);
         c.setConnectTimeoutMillis(timeoutMs);

@@ -40,7 +40,7 @@ public final class TcpListener implements ProxyListener {
         this.transport = transport;
         this.boss = boss;
         this.workers = workers;
-        this.connector = new BackendConnector(transport.socketChannel());
+        this.connector = new BackendConnector(transport);
     }
 
     @Override
@@ -50,13 +50,13 @@ public final class TcpListener implements ProxyListener {
             if (transport.reusePort()) {
                 for (EventExecutor e : workers) {
                     EventLoop loop = (EventLoop) e;
-                    Channel ch = bootstrap(loop, loop).option(UnixChannelOption.SO_REUSEPORT, true)
+                    Channel ch = bootstrap(loop, loop, address).option(UnixChannelOption.SO_REUSEPORT, true)
                         .bind(address).sync().channel();
                     serverChannels.add(ch);
                     address = (InetSocketAddress) ch.localAddress();   // port 0: the others join this port
                 }
             } else {
-                serverChannels.add(bootstrap(boss, workers).bind(address).sync().channel());
+                serverChannels.add(bootstrap(boss, workers, address).bind(address).sync().channel());
             }
         } catch (Exception e) {
             stopAccepting();
@@ -64,10 +64,10 @@ public final class TcpListener implements ProxyListener {
         }
     }
 
-    private ServerBootstrap bootstrap(EventLoopGroup parent, EventLoopGroup child) {
+    private ServerBootstrap bootstrap(EventLoopGroup parent, EventLoopGroup child, InetSocketAddress address) {
         return new ServerBootstrap()
             .group(parent, child)
-            .channel(transport.serverChannel())
+            .channelFactory(() -> transport.newServerChannel(address))
             .option(ChannelOption.SO_BACKLOG, ACCEPT_BACKLOG)
             .option(ChannelOption.SO_REUSEADDR, true)
             .childOption(ChannelOption.AUTO_READ, false)

@@ -267,6 +267,10 @@ final class TcpProxyConnection {
         }
         to.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) f -> {
             if (f.isSuccess() && to.isActive()) {
+                // Its own FIN, when it comes, ends the connection: with half-closure off Netty closes the channel
+                // at that FIN (its going inactive closes the other side after its pending data), instead of a
+                // shutdown(SHUT_RD) that fails with ENOTCONN and an exception, and two epoll changes.
+                to.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
                 ((DuplexChannel) to).shutdownOutput().addListener((ChannelFutureListener) g -> closeIfDone());
             }
         });
