@@ -66,6 +66,11 @@ final class Libc {
     /** {@code ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)}. */
     static final MethodHandle SENDMSG = bind("sendmsg", FunctionDescriptor.of(ValueLayout.JAVA_LONG,
         ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+    /** {@code int recvmmsg(int fd, struct mmsghdr *msgvec, unsigned int vlen, int flags, struct timespec *timeout)}. */
+    static final MethodHandle RECVMMSG = bind("recvmmsg", FunctionDescriptor.of(ValueLayout.JAVA_INT,
+        ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
+    static final MethodHandle GETSOCKNAME = bind("getsockname", FunctionDescriptor.of(ValueLayout.JAVA_INT,
+        ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS));
     static final MethodHandle BIND = bind("bind", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
         ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
     /** x86-64 and aarch64 (LP64): struct mmsghdr is a 56-byte msghdr and a 4-byte length, padded to 64. */
