@@ -271,7 +271,7 @@ final class TcpProxyConnection {
             if (f.isSuccess() && to.isActive()) {
                 // Its own FIN, when it comes, ends the connection: with half-closure off Netty closes the channel
                 // at that FIN (its going inactive closes the other side after its pending data), instead of a
-                // shutdown(SHUT_RD) that fails with ENOTCONN and an exception, and two epoll changes.
+                // shutdown(SHUT_RD) that would fail with ENOTCONN, and an exception for it.
                 to.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
                 shutdownOutput(to);
             }
