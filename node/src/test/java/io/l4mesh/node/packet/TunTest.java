@@ -33,12 +33,17 @@ class TunTest {
         Commands.ip(args);
     }
 
-    @Test
-    void packetsGoThroughATunDeviceBothWays() throws Exception {
+    /** Skips the test, with the reason, unless it runs as root with a TUN device and the ip command. */
+    static void assumeTunAndNamespaces() {
         Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root (CAP_NET_ADMIN)");
         Assumptions.assumeTrue(Files.exists(Path.of("/dev/net/tun")), "no /dev/net/tun here");
         Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/sbin/ip")) || Files.isExecutable(Path.of("/sbin/ip"))
             || Files.isExecutable(Path.of("/usr/bin/ip")), "no ip command (iproute2) here");
+    }
+
+    @Test
+    void packetsGoThroughATunDeviceBothWays() throws Exception {
+        assumeTunAndNamespaces();
         String ns = "l4mt-" + ProcessHandle.current().pid();
         ip("netns", "add", ns);
         try {
