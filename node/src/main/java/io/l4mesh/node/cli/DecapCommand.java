@@ -43,7 +43,7 @@ public final class DecapCommand implements Callable<Integer> {
             return L4meshCli.EXIT_USAGE;
         }
         List<String> added = new ArrayList<>();
-        try (Tun tun = Tun.open(tunName, false)) {
+        try (Tun tun = openTun(tunName)) {
             Commands.ip("link", "set", tun.name(), "up");
             sysctl("net/ipv4/conf/" + tun.name() + "/rp_filter", "0");
             for (String v : vips) {
@@ -60,7 +60,7 @@ public final class DecapCommand implements Callable<Integer> {
             try (GueDecapsulator decap = new GueDecapsulator(at.resolve(), tun)) {
                 Thread t = Thread.ofPlatform().name("l4mesh-decap").start(decap);
                 System.out.println("l4mesh decap: GUE on " + decap.localAddress() + " -> " + tun.name()
-                    + (vips.isEmpty() ? "" : ", VIPs on lo: " + vips));
+                    + (vips.isEmpty() ? "" : ", VIPs on lo: " + vips) + (decap.gro() ? "" : " (no UDP GRO here)"));
                 CountDownLatch stop = new CountDownLatch(1);
                 Signal.handle(new Signal("TERM"), s -> stop.countDown());
                 Signal.handle(new Signal("INT"), s -> stop.countDown());
@@ -68,7 +68,8 @@ public final class DecapCommand implements Callable<Integer> {
                 decap.close();
                 t.join(TimeUnit.SECONDS.toMillis(2));
                 System.out.println("l4mesh decap: stopped after " + decap.decapsulated() + " packets ("
-                    + decap.refused() + " refused)");
+                    + decap.refused() + " refused, " + decap.merged() + " receives of merged runs, "
+                    + decap.coalesced() + " of them written as one packet)");
             }
         } catch (IOException e) {
             System.err.println("l4mesh decap: " + e.getMessage());
@@ -85,6 +86,22 @@ public final class DecapCommand implements Callable<Integer> {
         return 0;
     }
 
+
+    /**
+     * The decapsulator's TUN device, with offloads where the kernel has them (runs of one flow's datagrams then go in
+     * as one UDP super-packet each), else without.
+     */
+    private static Tun openTun(String name) throws IOException {
+        try {
+            return Tun.open(name, false, true);
+        } catch (IOException e) {
+            if (!e.getMessage().contains("TUNSETOFFLOAD")) {
+                throw e;
+            }
+            System.err.println("l4mesh decap: no TUN offloads here (" + e.getMessage() + "); one write per packet");
+            return Tun.open(name, false, false);
+        }
+    }
 
     private static void sysctl(String key, String value) throws IOException {
         Files.writeString(Path.of("/proc/sys", key), value);

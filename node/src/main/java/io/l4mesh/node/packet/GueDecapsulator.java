@@ -17,7 +17,12 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p>Datagrams come in batches: one {@code recvmmsg} takes up to {@link #BATCH} of them (waiting for the first
  * only), so a busy decapsulator makes one receive call per batch rather than per packet; each packet is then one TUN
- * write.
+ * write. The socket also asks for UDP GRO ({@code UDP_GRO}): a run of one flow's datagrams that the node sent with
+ * UDP GSO (or that the kernel merged on the way) stays one buffer up to this socket, with its segment size beside
+ * it, instead of being cut into datagrams in the kernel first; each segment is a packet. A kernel without the option
+ * delivers datagrams one by one, as before. With a TUN device opened with offloads, such a run of one flow's IPv4 UDP
+ * packets then goes into the kernel as one UDP super-packet (one write, {@link Tun#writeUdpRun}), which the kernel
+ * cuts into the datagrams where it delivers them; any other run is written packet by packet.
  *
  * <p>Threading: {@link #run} on one thread; {@link #close} from another stops it within {@link #WAKE_MS} and frees
  * the buffers once it has stopped. No object per packet.
@@ -31,6 +36,12 @@ public final class GueDecapsulator implements Runnable, AutoCloseable {
     private static final int SO_RCVBUF = 8;
     private static final int SO_RCVTIMEO = 20;
     private static final int MSG_WAITFORONE = 0x10000;
+    private static final int SOL_UDP = 17;
+    private static final int UDP_GRO = 104;
+    /** {@code CMSG_SPACE(sizeof(int))}: room for the one control message UDP GRO adds (the segment size). */
+    private static final int CONTROL = 24;
+    /** An IPv4 header without options and a UDP header. */
+    private static final int UDP4_HEADERS = 28;
     private static final ValueLayout.OfShort BE_SHORT =
         ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
@@ -39,9 +50,15 @@ public final class GueDecapsulator implements Runnable, AutoCloseable {
     private final MemorySegment state = Libc.callState(arena);
     private final MemorySegment msgs = arena.allocate((long) Libc.MMSGHDR_SIZE * BATCH, 8);
     private final MemorySegment[] packets = new MemorySegment[BATCH];
+    private final MemorySegment controls = arena.allocate((long) CONTROL * BATCH, 8);
+    /** One segment of a merged buffer, copied out so that the parser and the TUN write see it from offset 0. */
+    private final MemorySegment segment = arena.allocate(Tun.MAX_PACKET, 8);
     private final PacketParser parser = new PacketParser();
     private final LongAdder decapsulated = new LongAdder();
     private final LongAdder refused = new LongAdder();
+    private final LongAdder merged = new LongAdder();
+    private final LongAdder coalesced = new LongAdder();
+    private final boolean gro;
     private final InetSocketAddress local;
     private final int fd;
     private volatile boolean running = true;
@@ -59,6 +76,7 @@ public final class GueDecapsulator implements Runnable, AutoCloseable {
             long m = (long) i * Libc.MMSGHDR_SIZE;
             msgs.set(ValueLayout.ADDRESS, m + 16, iovs.asSlice((long) i * Libc.IOVEC_SIZE));   // msg_iov
             msgs.set(ValueLayout.JAVA_LONG, m + 24, 1L);                                       // msg_iovlen
+            msgs.set(ValueLayout.ADDRESS, m + 32, controls.asSlice((long) i * CONTROL, CONTROL)); // msg_control
         }
         boolean v4 = listen.getAddress() instanceof Inet4Address;
         try {
@@ -74,6 +92,8 @@ public final class GueDecapsulator implements Runnable, AutoCloseable {
             if ((int) Libc.SETSOCKOPT.invokeExact(state, fd, Libc.SOL_SOCKET, SO_RCVTIMEO, value, 16) < 0) {
                 throw failure("SO_RCVTIMEO");
             }
+            value.set(ValueLayout.JAVA_INT, 0, 1);
+            gro = (int) Libc.SETSOCKOPT.invokeExact(state, fd, SOL_UDP, UDP_GRO, value, 4) == 0;   // Linux 5.0+
             MemorySegment addr = sockaddr(listen.getAddress(), listen.getPort());
             if ((int) Libc.BIND.invokeExact(state, fd, addr, (int) addr.byteSize()) < 0) {
                 throw failure("bind " + listen);
@@ -117,6 +137,11 @@ public final class GueDecapsulator implements Runnable, AutoCloseable {
         try {
             while (running) {
                 int n;
+                if (gro) {
+                    for (int i = 0; i < BATCH; i++) {   // the kernel shortens msg_controllen to what it wrote
+                        msgs.set(ValueLayout.JAVA_LONG, (long) i * Libc.MMSGHDR_SIZE + 40, CONTROL);
+                    }
+                }
                 try {
                     n = (int) Libc.RECVMMSG.invokeExact(state, fd, msgs, BATCH, MSG_WAITFORONE, MemorySegment.NULL);
                 } catch (Throwable t) {
@@ -130,12 +155,107 @@ public final class GueDecapsulator implements Runnable, AutoCloseable {
                     return;
                 }
                 for (int i = 0; i < n; i++) {
-                    deliver(packets[i], msgs.get(ValueLayout.JAVA_INT, (long) i * Libc.MMSGHDR_SIZE + 56));
+                    long m = (long) i * Libc.MMSGHDR_SIZE;
+                    int length = msgs.get(ValueLayout.JAVA_INT, m + 56);
+                    int segmentSize = gro ? segmentSize(i, msgs.get(ValueLayout.JAVA_LONG, m + 40)) : 0;
+                    if (segmentSize > 0 && segmentSize < length) {
+                        deliverSegments(packets[i], length, segmentSize);
+                    } else {
+                        deliver(packets[i], length);
+                    }
                 }
             }
         } finally {
             runner = null;
         }
+    }
+
+    /** The segment size UDP GRO reported for message {@code i}, or 0 if it reported none. */
+    private int segmentSize(int i, long controlLength) {
+        long c = (long) i * CONTROL;
+        if (controlLength < 20 || controls.get(ValueLayout.JAVA_INT, c + 8) != SOL_UDP
+            || controls.get(ValueLayout.JAVA_INT, c + 12) != UDP_GRO) {
+            return 0;
+        }
+        return controls.get(ValueLayout.JAVA_INT, c + 16);   // struct cmsghdr {u64 len; int level; int type;} data
+    }
+
+    /** A merged buffer: every {@code segmentSize} bytes (the last may be shorter) are one datagram's payload. */
+    private void deliverSegments(MemorySegment buffer, int length, int segmentSize) {
+        merged.increment();
+        if (tun.offload() && deliverAsOneRun(buffer, length, segmentSize)) {
+            return;
+        }
+        for (int off = 0; off < length; off += segmentSize) {
+            int len = Math.min(segmentSize, length - off);
+            MemorySegment.copy(buffer, off, segment, 0, len);
+            deliver(segment, len);
+        }
+    }
+
+    /**
+     * Writes the packets of a merged buffer as one UDP super-packet if they are one flow's IPv4 UDP datagrams: the
+     * same addresses, ports, TOS, TTL and flags, no options or fragments, each with its lengths and checksums right
+     * (the kernel would have dropped a packet with a wrong one; the super-packet's are made anew, so they are
+     * checked here). The kernel then cuts it into the datagrams again where it delivers them, in one TUN write.
+     *
+     * @return false if the run is not such (nothing written: the caller writes the packets one by one)
+     */
+    private boolean deliverAsOneRun(MemorySegment b, int length, int segmentSize) {
+        int count = (length + segmentSize - 1) / segmentSize;
+        int last = length - (count - 1) * segmentSize;
+        int payload = segmentSize - UDP4_HEADERS;
+        if (count < 2 || payload <= 0 || last <= UDP4_HEADERS) {
+            return false;
+        }
+        for (int k = 0; k < count; k++) {
+            if (!sameFlowAndSound(b, k * segmentSize, k < count - 1 ? segmentSize : last)) {
+                return false;
+            }
+        }
+        MemorySegment.copy(b, 0, segment, 0, UDP4_HEADERS);
+        int total = UDP4_HEADERS;
+        for (int k = 0; k < count; k++) {
+            int len = (k < count - 1 ? segmentSize : last) - UDP4_HEADERS;
+            MemorySegment.copy(b, (long) k * segmentSize + UDP4_HEADERS, segment, total, len);
+            total += len;
+        }
+        segment.set(PacketParser.U16, 2, (short) total);
+        Checksums.fillIpv4Header(segment, 0);
+        segment.set(PacketParser.U16, 24, (short) (total - 20));
+        long pseudo = Checksums.sum(segment, 12, 8) + 17 + (total - 20);
+        segment.set(PacketParser.U16, 26, (short) (~Checksums.fold(pseudo) & 0xFFFF));   // begun, not finished
+        try {
+            tun.writeUdpRun(segment, total, 20, payload);
+            decapsulated.add(count);
+            coalesced.increment();
+        } catch (IOException e) {
+            refused.add(count);
+        }
+        return true;
+    }
+
+    /** Whether the packet at {@code off} is an IPv4 UDP datagram of the first one's flow with sound headers. */
+    private static boolean sameFlowAndSound(MemorySegment b, int off, int len) {
+        if (b.get(ValueLayout.JAVA_BYTE, off) != 0x45 || b.get(ValueLayout.JAVA_BYTE, off + 9) != 17
+            || (b.get(PacketParser.U16, off + 2) & 0xFFFF) != len
+            || (b.get(PacketParser.U16, off + 6) & 0x3FFF) != 0                       // MF or a fragment offset
+            || (b.get(PacketParser.U16, off + 24) & 0xFFFF) != len - 20
+            || Checksums.internet(b, off, 20) != 0) {
+            return false;
+        }
+        if (off > 0 && (b.get(ValueLayout.JAVA_BYTE, off + 1) != b.get(ValueLayout.JAVA_BYTE, 1)
+            || b.get(PacketParser.U16, off + 6) != b.get(PacketParser.U16, 6)
+            || b.get(ValueLayout.JAVA_BYTE, off + 8) != b.get(ValueLayout.JAVA_BYTE, 8)
+            || b.get(PacketParser.U64, off + 12) != b.get(PacketParser.U64, 12)            // addresses
+            || b.get(PacketParser.U32, off + 20) != b.get(PacketParser.U32, 20))) {        // ports
+            return false;
+        }
+        if (b.get(PacketParser.U16, off + 26) == 0) {
+            return true;   // no UDP checksum (IPv4 allows it)
+        }
+        long sum = Checksums.sum(b, off + 12, 8) + 17 + (len - 20) + Checksums.sum(b, off + 20, len - 20);
+        return Checksums.fold(sum) == 0;
     }
 
     private void deliver(MemorySegment packet, int length) {
@@ -158,6 +278,21 @@ public final class GueDecapsulator implements Runnable, AutoCloseable {
 
     public long refused() {
         return refused.sum();
+    }
+
+    /** Receives that held a run of several datagrams merged by UDP GRO. */
+    public long merged() {
+        return merged.sum();
+    }
+
+    /** Merged runs written into the TUN device as one UDP super-packet each. */
+    public long coalesced() {
+        return coalesced.sum();
+    }
+
+    /** Whether the kernel took {@code UDP_GRO} for the socket. */
+    public boolean gro() {
+        return gro;
     }
 
     /**

@@ -28,11 +28,26 @@ public final class Offload {
     static final int GSO_NONE = 0;
     static final int GSO_TCPV4 = 1;
     static final int GSO_TCPV6 = 4;
+    static final int GSO_UDP_L4 = 5;
     static final int GSO_ECN = 0x80;
     private static final ValueLayout.OfShort U16_NATIVE = ValueLayout.JAVA_SHORT_UNALIGNED
         .withOrder(ByteOrder.nativeOrder());
 
     private Offload() {
+    }
+
+    /**
+     * Fills {@code hdr} for a UDP super-packet written to the kernel: its checksum begun ({@link #NEEDS_CSUM}, the
+     * field at {@code ipHeader + 6} holds the pseudo-header's sum) and to be cut into datagrams of
+     * {@code segmentPayload} bytes of payload ({@link #GSO_UDP_L4}).
+     */
+    static void udpSegmentationHeader(MemorySegment hdr, int ipHeader, int segmentPayload) {
+        hdr.set(ValueLayout.JAVA_BYTE, 0, (byte) NEEDS_CSUM);
+        hdr.set(ValueLayout.JAVA_BYTE, 1, (byte) GSO_UDP_L4);
+        hdr.set(U16_NATIVE, 2, (short) (ipHeader + 8));        // hdr_len
+        hdr.set(U16_NATIVE, 4, (short) segmentPayload);        // gso_size
+        hdr.set(U16_NATIVE, 6, (short) ipHeader);              // csum_start
+        hdr.set(U16_NATIVE, 8, (short) 6);                     // csum_offset: the UDP checksum
     }
 
     /** The header's flags ({@link #NEEDS_CSUM}). */

@@ -15,7 +15,8 @@ import java.nio.charset.StandardCharsets;
  * <p>Opened with {@code offload}, the device also has {@code IFF_VNET_HDR} and {@code TUNSETOFFLOAD(TUN_F_CSUM |
  * TUN_F_TSO4 | TUN_F_TSO6)}: the kernel hands over TCP super-packets and begun checksums as they are (no
  * segmentation, no checksum on its side), each read starting with {@link Offload#HEADER} bytes of
- * {@code virtio_net_hdr} that the reader must act on ({@link Offload}); {@link #write} puts an empty one in front.
+ * {@code virtio_net_hdr} that the reader must act on ({@link Offload}); {@link #write} puts an empty one in front,
+ * and {@link #writeUdpRun} one that asks the kernel to cut a UDP super-packet into datagrams (UDP GSO).
  * Every queue of a device must be opened the same way.
  *
  * <pre>{@code
@@ -49,6 +50,9 @@ public final class Tun implements AutoCloseable {
     private final MemorySegment pollfd = arena.allocate(8);
     /** For {@link #write} with offload: two iovecs, an empty header and the packet. */
     private final MemorySegment iov;
+    /** For {@link #writeUdpRun}: a header that asks for UDP segmentation, and the packet. */
+    private final MemorySegment gsoIov;
+    private final MemorySegment gsoHeader;
     private volatile boolean closed;
 
     private Tun(String name, int fd, boolean offload) {
@@ -56,9 +60,13 @@ public final class Tun implements AutoCloseable {
         this.fd = fd;
         this.offload = offload;
         this.iov = offload ? arena.allocate(2L * Libc.IOVEC_SIZE, 8) : null;
+        this.gsoIov = offload ? arena.allocate(2L * Libc.IOVEC_SIZE, 8) : null;
+        this.gsoHeader = offload ? arena.allocate(Offload.HEADER, 8) : null;
         if (offload) {
             iov.set(ValueLayout.ADDRESS, 0, arena.allocate(Offload.HEADER, 8));
             iov.set(ValueLayout.JAVA_LONG, 8, Offload.HEADER);
+            gsoIov.set(ValueLayout.ADDRESS, 0, gsoHeader);
+            gsoIov.set(ValueLayout.JAVA_LONG, 8, Offload.HEADER);
         }
     }
 
@@ -186,6 +194,32 @@ public final class Tun implements AutoCloseable {
             } else {
                 n = (long) Libc.WRITE.invokeExact(state, fd, buf, (long) length);
             }
+            if (n != length) {
+                throw new IOException("write " + name + ": " + (n < 0 ? Libc.strerror(Libc.errno(state))
+                    : "short write " + n + " of " + length));
+            }
+        } catch (IOException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IOException("write " + name + ": " + t, t);
+        }
+    }
+
+    /**
+     * Writes a UDP super-packet (offload only): one IPv4 header of {@code ipHeader} bytes and one UDP header over the
+     * payloads of a run of datagrams of one flow, {@code segmentPayload} bytes each (the last may be shorter), with the
+     * UDP checksum field holding the pseudo-header's sum. The kernel cuts it into the datagrams (their lengths, IPv4
+     * ids and checksums) where it must: at the receiving socket, for one.
+     */
+    public void writeUdpRun(MemorySegment buf, int length, int ipHeader, int segmentPayload) throws IOException {
+        if (!offload) {
+            throw new IllegalStateException(name + " has no offloads");
+        }
+        Offload.udpSegmentationHeader(gsoHeader, ipHeader, segmentPayload);
+        try {
+            gsoIov.set(ValueLayout.ADDRESS, Libc.IOVEC_SIZE, buf);
+            gsoIov.set(ValueLayout.JAVA_LONG, Libc.IOVEC_SIZE + 8, length);
+            long n = (long) Libc.WRITEV.invokeExact(state, fd, gsoIov, 2) - Offload.HEADER;
             if (n != length) {
                 throw new IOException("write " + name + ": " + (n < 0 ? Libc.strerror(Libc.errno(state))
                     : "short write " + n + " of " + length));

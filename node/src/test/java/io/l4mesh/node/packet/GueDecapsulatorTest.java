@@ -2,6 +2,7 @@ package io.l4mesh.node.packet;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.l4mesh.node.testing.Await;
 import java.lang.foreign.Arena;
@@ -15,6 +16,7 @@ import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -84,6 +86,125 @@ class GueDecapsulatorTest {
             });
         } finally {
             TunTest.ip("netns", "del", ns);
+        }
+    }
+
+    /**
+     * A run of datagrams sent with UDP GSO (as the node sends them) reaches the decapsulator as one merged buffer (UDP
+     * GRO on its socket) and comes out as every packet of the run: a run of one flow's packets as one UDP super-packet
+     * that the kernel cuts up again, a run that mixes two flows packet by packet.
+     */
+    @Test
+    void aRunSentWithUdpGsoIsOneReceiveAndEveryPacket() throws Exception {
+        TunTest.assumeTunAndNamespaces();
+        String ns = "l4mg-" + ProcessHandle.current().pid();
+        TunTest.ip("netns", "add", ns);
+        try {
+            NetNamespace.call(ns, () -> {
+                try (Tun tun = Tun.open("l4dec1", false, true); Arena arena = Arena.ofConfined()) {
+                    TunTest.ip("-n", ns, "link", "set", "lo", "up");
+                    TunTest.ip("-n", ns, "link", "set", "l4dec1", "up");
+                    TunTest.ip("-n", ns, "addr", "add", "198.18.252.1/24", "dev", "l4dec1");
+                    try (DatagramSocket sink = new DatagramSocket(new InetSocketAddress("198.18.252.1", 0));
+                         GueDecapsulator decap = new GueDecapsulator(new InetSocketAddress("127.0.0.1", 0), tun)) {
+                        Assumptions.assumeTrue(decap.gro(), "this kernel has no UDP_GRO");
+                        Thread receiver = Thread.ofPlatform().name("decap-gro-test").start(decap);
+                        int runs = 3;
+                        int perRun = 10;
+                        int size = TunTest.udp4("198.18.252.2", 4000, "198.18.252.1", 1, "r0-0").length;
+                        MemorySegment run = arena.allocate((long) size * perRun);
+                        sink.setSoTimeout(5000);
+                        Set<String> got = new HashSet<>();
+                        DatagramPacket in = new DatagramPacket(new byte[64], 64);
+                        try (GsoSender sender = new GsoSender(arena, size)) {
+                            for (int r = 0; r < runs; r++) {
+                                for (int i = 0; i < perRun; i++) {
+                                    int sourcePort = r == 1 ? 4000 + i % 2 : 4000;   // run 1: two flows
+                                    byte[] inner = TunTest.udp4("198.18.252.2", sourcePort, "198.18.252.1",
+                                        sink.getLocalPort(), "r" + r + "-" + i);
+                                    MemorySegment p = run.asSlice((long) i * size, size);
+                                    MemorySegment.copy(inner, 0, p, ValueLayout.JAVA_BYTE, 0, inner.length);
+                                    Checksums.fillIpv4Header(p, 0);
+                                }
+                                sender.send(run, decap.localAddress().getPort());
+                                while (got.size() < (r + 1) * perRun) {
+                                    sink.receive(in);
+                                    got.add(new String(in.getData(), 0, in.getLength(), StandardCharsets.US_ASCII));
+                                }
+                            }
+                        }
+                        assertEquals(runs * perRun, got.size());
+                        Await.until(Duration.ofSeconds(5), "every packet counted",
+                            () -> decap.decapsulated() == runs * perRun);
+                        assertEquals(runs, decap.merged(), "each run was one receive");
+                        assertEquals(runs - 1, decap.coalesced(), "the one-flow runs went in as one packet each");
+                        assertEquals(0, decap.refused());
+                        decap.close();
+                        receiver.join(TimeUnit.SECONDS.toMillis(2));
+                        assertFalse(receiver.isAlive(), "the receiving thread stops on close");
+                    }
+                }
+                return null;
+            });
+        } finally {
+            TunTest.ip("netns", "del", ns);
+        }
+    }
+
+    /** A UDP socket on 127.0.0.1 with {@code UDP_SEGMENT}: one send of a run is one datagram per segment. */
+    private static final class GsoSender implements AutoCloseable {
+        private final MemorySegment state;
+        private final MemorySegment to;
+        private final int fd;
+
+        GsoSender(Arena arena, int segmentSize) throws Exception {
+            state = Libc.callState(arena);
+            fd = socket(state);
+            MemorySegment v = arena.allocate(ValueLayout.JAVA_INT);
+            v.set(ValueLayout.JAVA_INT, 0, segmentSize);
+            assertEquals(0, call(() -> (int) Libc.SETSOCKOPT.invokeExact(state, fd, UdpGso.SOL_UDP,
+                UdpGso.UDP_SEGMENT, v, 4)), "UDP_SEGMENT");
+            to = arena.allocate(Libc.SOCKADDR_IN_SIZE, 8);
+            to.set(ValueLayout.JAVA_SHORT, 0, (short) Libc.AF_INET);
+            to.set(ValueLayout.JAVA_BYTE, 4, (byte) 127);
+            to.set(ValueLayout.JAVA_BYTE, 7, (byte) 1);
+        }
+
+        private static int socket(MemorySegment state) throws Exception {
+            int fd = call(() -> (int) Libc.SOCKET.invokeExact(state, Libc.AF_INET, 2 /* SOCK_DGRAM */, 0));
+            assertTrue(fd >= 0, "socket");
+            return fd;
+        }
+
+        private interface Native {
+            long call() throws Throwable;
+        }
+
+        private static int call(Native c) throws Exception {
+            return (int) callLong(c);
+        }
+
+        private static long callLong(Native c) throws Exception {
+            try {
+                return c.call();
+            } catch (Exception | Error e) {
+                throw e;
+            } catch (Throwable t) {
+                throw new IllegalStateException(t);
+            }
+        }
+
+        void send(MemorySegment run, int port) throws Exception {
+            to.set(ValueLayout.JAVA_BYTE, 2, (byte) (port >> 8));
+            to.set(ValueLayout.JAVA_BYTE, 3, (byte) port);
+            long n = callLong(() -> (long) Libc.SENDTO.invokeExact(state, fd, run, run.byteSize(), 0, to,
+                Libc.SOCKADDR_IN_SIZE));
+            assertEquals(run.byteSize(), n, "sendto");
+        }
+
+        @Override
+        public void close() throws Exception {
+            call(() -> (int) Libc.CLOSE.invokeExact(state, fd));
         }
     }
 }
