@@ -21,7 +21,7 @@ import java.util.concurrent.atomic.LongAdder;
  * UDP GSO (or that the kernel merged on the way) stays one buffer up to this socket, with its segment size beside
  * it, instead of being cut into datagrams in the kernel first; each segment is a packet. A kernel without the option
  * delivers datagrams one by one, as before. With a TUN device opened with offloads, such a run of one flow's IPv4 UDP
- * packets then goes into the kernel as one UDP super-packet (one write, {@link Tun#writeUdpRun}), which the kernel
+ * packets then goes into the kernel as one UDP super-packet (one write, {@link Tun#writeSuperPacket}), which the kernel
  * cuts into the datagrams where it delivers them; any other run is written packet by packet.
  *
  * <p>Threading: {@link #run} on one thread; {@link #close} from another stops it within {@link #WAKE_MS} and frees
@@ -194,39 +194,33 @@ public final class GueDecapsulator implements Runnable, AutoCloseable {
     }
 
     /**
-     * Writes the packets of a merged buffer as one UDP super-packet if they are one flow's IPv4 UDP datagrams: the
-     * same addresses, ports, TOS, TTL and flags, no options or fragments, each with its lengths and checksums right
-     * (the kernel would have dropped a packet with a wrong one; the super-packet's are made anew, so they are
-     * checked here). The kernel then cuts it into the datagrams again where it delivers them, in one TUN write.
+     * Writes the packets of a merged buffer as one super-packet if they are one flow's IPv4 UDP datagrams or one
+     * flow's consecutive TCP segments (see {@link #udpRun} and {@link #tcpRun}), each with its lengths and checksums
+     * right: the kernel would have dropped a packet with a wrong one, and the super-packet's are made anew, so they are
+     * checked here. One TUN write then carries the run; the kernel cuts a UDP one into datagrams where it delivers
+     * them and hands a TCP one to the socket whole, as it does what GRO merged.
      *
      * @return false if the run is not such (nothing written: the caller writes the packets one by one)
      */
     private boolean deliverAsOneRun(MemorySegment b, int length, int segmentSize) {
         int count = (length + segmentSize - 1) / segmentSize;
-        int last = length - (count - 1) * segmentSize;
-        int payload = segmentSize - UDP4_HEADERS;
-        if (count < 2 || payload <= 0 || last <= UDP4_HEADERS) {
+        if (count < 2 || segmentSize <= UDP4_HEADERS || b.get(ValueLayout.JAVA_BYTE, 0) != 0x45) {
             return false;
         }
-        for (int k = 0; k < count; k++) {
-            if (!sameFlowAndSound(b, k * segmentSize, k < count - 1 ? segmentSize : last)) {
-                return false;
-            }
+        int protocol = b.get(ValueLayout.JAVA_BYTE, 9);
+        int total = protocol == 17 ? udpRun(b, length, segmentSize, count)
+            : protocol == 6 ? tcpRun(b, length, segmentSize, count) : -1;
+        if (total < 0) {
+            return false;
         }
-        MemorySegment.copy(b, 0, segment, 0, UDP4_HEADERS);
-        int total = UDP4_HEADERS;
-        for (int k = 0; k < count; k++) {
-            int len = (k < count - 1 ? segmentSize : last) - UDP4_HEADERS;
-            MemorySegment.copy(b, (long) k * segmentSize + UDP4_HEADERS, segment, total, len);
-            total += len;
-        }
+        int transportHeader = protocol == 17 ? 8 : (b.get(ValueLayout.JAVA_BYTE, 32) & 0xF0) >>> 2;
         segment.set(PacketParser.U16, 2, (short) total);
         Checksums.fillIpv4Header(segment, 0);
-        segment.set(PacketParser.U16, 24, (short) (total - 20));
-        long pseudo = Checksums.sum(segment, 12, 8) + 17 + (total - 20);
-        segment.set(PacketParser.U16, 26, (short) (~Checksums.fold(pseudo) & 0xFFFF));   // begun, not finished
+        long pseudo = Checksums.sum(segment, 12, 8) + protocol + (total - 20);
+        segment.set(PacketParser.U16, protocol == 17 ? 26 : 36, (short) (~Checksums.fold(pseudo) & 0xFFFF));  // begun
         try {
-            tun.writeUdpRun(segment, total, 20, payload);
+            tun.writeSuperPacket(segment, total, protocol == 17 ? Offload.GSO_UDP_L4 : Offload.GSO_TCPV4, 20,
+                transportHeader, segmentSize - 20 - transportHeader);
             decapsulated.add(count);
             coalesced.increment();
         } catch (IOException e) {
@@ -235,26 +229,98 @@ public final class GueDecapsulator implements Runnable, AutoCloseable {
         return true;
     }
 
-    /** Whether the packet at {@code off} is an IPv4 UDP datagram of the first one's flow with sound headers. */
-    private static boolean sameFlowAndSound(MemorySegment b, int off, int len) {
-        if (b.get(ValueLayout.JAVA_BYTE, off) != 0x45 || b.get(ValueLayout.JAVA_BYTE, off + 9) != 17
-            || (b.get(PacketParser.U16, off + 2) & 0xFFFF) != len
-            || (b.get(PacketParser.U16, off + 6) & 0x3FFF) != 0                       // MF or a fragment offset
-            || (b.get(PacketParser.U16, off + 24) & 0xFFFF) != len - 20
-            || Checksums.internet(b, off, 20) != 0) {
-            return false;
+    /**
+     * A run of one flow's UDP datagrams (the same addresses, ports, TOS, TTL and flags, no options or fragments) into
+     * {@link #segment}, but for the IPv4 length and checksums.
+     *
+     * @return the super-packet's length, or -1 if the run is not such
+     */
+    private int udpRun(MemorySegment b, int length, int segmentSize, int count) {
+        int last = length - (count - 1) * segmentSize;
+        if (last <= UDP4_HEADERS) {
+            return -1;
         }
-        if (off > 0 && (b.get(ValueLayout.JAVA_BYTE, off + 1) != b.get(ValueLayout.JAVA_BYTE, 1)
-            || b.get(PacketParser.U16, off + 6) != b.get(PacketParser.U16, 6)
-            || b.get(ValueLayout.JAVA_BYTE, off + 8) != b.get(ValueLayout.JAVA_BYTE, 8)
-            || b.get(PacketParser.U64, off + 12) != b.get(PacketParser.U64, 12)            // addresses
-            || b.get(PacketParser.U32, off + 20) != b.get(PacketParser.U32, 20))) {        // ports
-            return false;
+        for (int k = 0; k < count; k++) {
+            int off = k * segmentSize;
+            int len = k < count - 1 ? segmentSize : last;
+            if (!soundIpv4(b, off, len, 17) || (b.get(PacketParser.U16, off + 24) & 0xFFFF) != len - 20
+                || off > 0 && b.get(PacketParser.U32, off + 20) != b.get(PacketParser.U32, 20)          // ports
+                || b.get(PacketParser.U16, off + 26) != 0 && !transportChecksumRight(b, off, len, 17)) {
+                return -1;   // (a zero UDP checksum is none, which IPv4 allows)
+            }
         }
-        if (b.get(PacketParser.U16, off + 26) == 0) {
-            return true;   // no UDP checksum (IPv4 allows it)
+        int total = copyRun(b, length, segmentSize, count, UDP4_HEADERS);
+        segment.set(PacketParser.U16, 24, (short) (total - 20));
+        return total;
+    }
+
+    /**
+     * A run of one flow's TCP segments into {@link #segment}, but for the IPv4 length and checksums: the same
+     * addresses, ports, TOS, TTL, flags, acknowledgement, window and options (a sender's TSO burst, cut up by the
+     * node), each one's sequence number where the one before it ended, ACK alone on every segment but the last,
+     * which may add PSH. Others (SYN, FIN, RST, URG, ECN marks) go packet by packet.
+     *
+     * @return the super-packet's length, or -1 if the run is not such
+     */
+    private int tcpRun(MemorySegment b, int length, int segmentSize, int count) {
+        int headers = 20 + ((b.get(ValueLayout.JAVA_BYTE, 32) & 0xF0) >>> 2);
+        int payload = segmentSize - headers;
+        int last = length - (count - 1) * segmentSize;
+        if (headers < 40 || payload <= 0 || last <= headers) {
+            return -1;
         }
-        long sum = Checksums.sum(b, off + 12, 8) + 17 + (len - 20) + Checksums.sum(b, off + 20, len - 20);
+        int seq = b.get(PacketParser.U32, 24);
+        for (int k = 0; k < count; k++) {
+            int off = k * segmentSize;
+            int len = k < count - 1 ? segmentSize : last;
+            int flags = b.get(ValueLayout.JAVA_BYTE, off + 33) & 0xFF;
+            if (!soundIpv4(b, off, len, 6) || flags != 0x10 && !(k == count - 1 && flags == 0x18)
+                || b.get(PacketParser.U32, off + 24) != seq + k * payload
+                || off > 0 && (b.get(ValueLayout.JAVA_BYTE, off + 32) != b.get(ValueLayout.JAVA_BYTE, 32)
+                    || b.get(PacketParser.U32, off + 20) != b.get(PacketParser.U32, 20)            // ports
+                    || b.get(PacketParser.U32, off + 28) != b.get(PacketParser.U32, 28)            // acknowledgement
+                    || b.get(PacketParser.U16, off + 34) != b.get(PacketParser.U16, 34)            // window
+                    || MemorySegment.mismatch(b, off + 40, off + headers, b, 40, headers) != -1)   // options
+                || !transportChecksumRight(b, off, len, 6)) {
+                return -1;
+            }
+        }
+        int total = copyRun(b, length, segmentSize, count, headers);
+        segment.set(ValueLayout.JAVA_BYTE, 33, b.get(ValueLayout.JAVA_BYTE, (count - 1) * segmentSize + 33));
+        return total;
+    }
+
+    /** The first packet's headers and every packet's payload into {@link #segment}; returns the length. */
+    private int copyRun(MemorySegment b, int length, int segmentSize, int count, int headers) {
+        MemorySegment.copy(b, 0, segment, 0, headers);
+        int total = headers;
+        for (int k = 0; k < count; k++) {
+            int len = (k < count - 1 ? segmentSize : length - k * segmentSize) - headers;
+            MemorySegment.copy(b, (long) k * segmentSize + headers, segment, total, len);
+            total += len;
+        }
+        return total;
+    }
+
+    /**
+     * Whether the packet at {@code off} is an IPv4 packet of {@code protocol} without options or fragments, {@code len}
+     * bytes long by its header, whose header checksum is right and whose addresses, TOS, TTL and flags are the first
+     * packet's.
+     */
+    private static boolean soundIpv4(MemorySegment b, int off, int len, int protocol) {
+        return b.get(ValueLayout.JAVA_BYTE, off) == 0x45 && b.get(ValueLayout.JAVA_BYTE, off + 9) == protocol
+            && (b.get(PacketParser.U16, off + 2) & 0xFFFF) == len
+            && (b.get(PacketParser.U16, off + 6) & 0x3FFF) == 0                        // MF or a fragment offset
+            && Checksums.internet(b, off, 20) == 0
+            && (off == 0 || b.get(ValueLayout.JAVA_BYTE, off + 1) == b.get(ValueLayout.JAVA_BYTE, 1)
+                && b.get(PacketParser.U16, off + 6) == b.get(PacketParser.U16, 6)
+                && b.get(ValueLayout.JAVA_BYTE, off + 8) == b.get(ValueLayout.JAVA_BYTE, 8)
+                && b.get(PacketParser.U64, off + 12) == b.get(PacketParser.U64, 12));    // addresses
+    }
+
+    /** Whether the UDP or TCP checksum of the IPv4 packet at {@code off} is right. */
+    private static boolean transportChecksumRight(MemorySegment b, int off, int len, int protocol) {
+        long sum = Checksums.sum(b, off + 12, 8) + protocol + (len - 20) + Checksums.sum(b, off + 20, len - 20);
         return Checksums.fold(sum) == 0;
     }
 

@@ -37,17 +37,18 @@ public final class Offload {
     }
 
     /**
-     * Fills {@code hdr} for a UDP super-packet written to the kernel: its checksum begun ({@link #NEEDS_CSUM}, the
-     * field at {@code ipHeader + 6} holds the pseudo-header's sum) and to be cut into datagrams of
-     * {@code segmentPayload} bytes of payload ({@link #GSO_UDP_L4}).
+     * Fills {@code hdr} for a super-packet written to the kernel: its transport checksum begun ({@link #NEEDS_CSUM},
+     * the field holds the pseudo-header's sum) and to be cut into segments of {@code segmentPayload} payload bytes,
+     * {@link #GSO_UDP_L4} (datagrams) or {@link #GSO_TCPV4} (TCP segments).
      */
-    static void udpSegmentationHeader(MemorySegment hdr, int ipHeader, int segmentPayload) {
+    static void segmentationHeader(MemorySegment hdr, int gsoType, int ipHeader, int transportHeader,
+                                   int segmentPayload) {
         hdr.set(ValueLayout.JAVA_BYTE, 0, (byte) NEEDS_CSUM);
-        hdr.set(ValueLayout.JAVA_BYTE, 1, (byte) GSO_UDP_L4);
-        hdr.set(U16_NATIVE, 2, (short) (ipHeader + 8));        // hdr_len
-        hdr.set(U16_NATIVE, 4, (short) segmentPayload);        // gso_size
-        hdr.set(U16_NATIVE, 6, (short) ipHeader);              // csum_start
-        hdr.set(U16_NATIVE, 8, (short) 6);                     // csum_offset: the UDP checksum
+        hdr.set(ValueLayout.JAVA_BYTE, 1, (byte) gsoType);
+        hdr.set(U16_NATIVE, 2, (short) (ipHeader + transportHeader));          // hdr_len
+        hdr.set(U16_NATIVE, 4, (short) segmentPayload);                        // gso_size
+        hdr.set(U16_NATIVE, 6, (short) ipHeader);                              // csum_start
+        hdr.set(U16_NATIVE, 8, (short) (gsoType == GSO_UDP_L4 ? 6 : 16));      // csum_offset: UDP's or TCP's
     }
 
     /** The header's flags ({@link #NEEDS_CSUM}). */

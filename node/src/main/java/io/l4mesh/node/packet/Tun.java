@@ -16,7 +16,8 @@ import java.nio.charset.StandardCharsets;
  * TUN_F_TSO4 | TUN_F_TSO6)}: the kernel hands over TCP super-packets and begun checksums as they are (no
  * segmentation, no checksum on its side), each read starting with {@link Offload#HEADER} bytes of
  * {@code virtio_net_hdr} that the reader must act on ({@link Offload}); {@link #write} puts an empty one in front,
- * and {@link #writeUdpRun} one that asks the kernel to cut a UDP super-packet into datagrams (UDP GSO).
+ * and {@link #writeSuperPacket} one that asks the kernel to cut a UDP or TCP super-packet into datagrams or
+ * segments (GSO).
  * Every queue of a device must be opened the same way.
  *
  * <pre>{@code
@@ -50,7 +51,7 @@ public final class Tun implements AutoCloseable {
     private final MemorySegment pollfd = arena.allocate(8);
     /** For {@link #write} with offload: two iovecs, an empty header and the packet. */
     private final MemorySegment iov;
-    /** For {@link #writeUdpRun}: a header that asks for UDP segmentation, and the packet. */
+    /** For {@link #writeSuperPacket}: a header that asks for segmentation, and the packet. */
     private final MemorySegment gsoIov;
     private final MemorySegment gsoHeader;
     private volatile boolean closed;
@@ -206,16 +207,18 @@ public final class Tun implements AutoCloseable {
     }
 
     /**
-     * Writes a UDP super-packet (offload only): one IPv4 header of {@code ipHeader} bytes and one UDP header over the
-     * payloads of a run of datagrams of one flow, {@code segmentPayload} bytes each (the last may be shorter), with the
-     * UDP checksum field holding the pseudo-header's sum. The kernel cuts it into the datagrams (their lengths, IPv4
-     * ids and checksums) where it must: at the receiving socket, for one.
+     * Writes a super-packet (offload only): one IPv4 header of {@code ipHeader} bytes and one UDP or TCP header of
+     * {@code transportHeader} bytes over the payloads of a run of one flow's packets, {@code segmentPayload} bytes each
+     * (the last may be shorter), with the transport checksum field holding the pseudo-header's sum; {@code gsoType}
+     * is {@link Offload#GSO_UDP_L4} or {@link Offload#GSO_TCPV4}. The kernel cuts it up where it must (a UDP socket
+     * takes datagrams) or takes it whole (a TCP socket takes a super-packet as it takes one made by GRO).
      */
-    public void writeUdpRun(MemorySegment buf, int length, int ipHeader, int segmentPayload) throws IOException {
+    public void writeSuperPacket(MemorySegment buf, int length, int gsoType, int ipHeader, int transportHeader,
+                                 int segmentPayload) throws IOException {
         if (!offload) {
             throw new IllegalStateException(name + " has no offloads");
         }
-        Offload.udpSegmentationHeader(gsoHeader, ipHeader, segmentPayload);
+        Offload.segmentationHeader(gsoHeader, gsoType, ipHeader, transportHeader, segmentPayload);
         try {
             gsoIov.set(ValueLayout.ADDRESS, Libc.IOVEC_SIZE, buf);
             gsoIov.set(ValueLayout.JAVA_LONG, Libc.IOVEC_SIZE + 8, length);

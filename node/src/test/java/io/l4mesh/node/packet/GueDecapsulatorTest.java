@@ -1,5 +1,6 @@
 package io.l4mesh.node.packet;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -11,6 +12,8 @@ import java.lang.foreign.ValueLayout;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashSet;
@@ -149,6 +152,119 @@ class GueDecapsulatorTest {
         } finally {
             TunTest.ip("netns", "del", ns);
         }
+    }
+
+    /**
+     * A run of one TCP connection's consecutive segments (as the node cuts up a sender's TSO burst and sends it with
+     * UDP GSO) goes into the TUN device as one TCP super-packet, and the socket at the other end reads every byte of it
+     * in order. The connection is made by hand through the TUN device: SYN in, SYN-ACK read out, ACK in.
+     */
+    @Test
+    void aRunOfOneConnectionsSegmentsIsOneTcpSuperPacketAndEveryByte() throws Exception {
+        TunTest.assumeTunAndNamespaces();
+        String ns = "l4mt-tcp-" + ProcessHandle.current().pid();
+        TunTest.ip("netns", "add", ns);
+        try {
+            NetNamespace.call(ns, () -> {
+                try (Tun tun = Tun.open("l4dec2", false, true); Arena arena = Arena.ofConfined();
+                     ServerSocket server = new ServerSocket()) {
+                    TunTest.ip("-n", ns, "link", "set", "lo", "up");
+                    TunTest.ip("-n", ns, "link", "set", "l4dec2", "up");
+                    TunTest.ip("-n", ns, "addr", "add", "198.18.253.1/24", "dev", "l4dec2");
+                    server.bind(new InetSocketAddress("198.18.253.1", 0));
+                    int port = server.getLocalPort();
+                    MemorySegment p = arena.allocate(Tun.MAX_PACKET);
+                    int clientSeq = 1000;
+                    tun.write(p, tcp4(p, 0, port, clientSeq, 0, 0x02, 0));            // SYN
+                    int serverSeq = synAckSeq(tun, arena, port);
+                    tun.write(p, tcp4(p, 0, port, clientSeq + 1, serverSeq + 1, 0x10, 0));   // ACK
+                    server.setSoTimeout(5000);
+                    try (Socket accepted = server.accept();
+                         GueDecapsulator decap = new GueDecapsulator(new InetSocketAddress("127.0.0.1", 0), tun)) {
+                        accepted.setSoTimeout(5000);
+                        Thread receiver = Thread.ofPlatform().name("decap-tcp-test").start(decap);
+                        int runs = 3;
+                        int perRun = 10;
+                        int payload = 100;
+                        int size = 40 + payload;
+                        MemorySegment run = arena.allocate((long) size * perRun);
+                        byte[] expected = new byte[runs * perRun * payload];
+                        for (int i = 0; i < expected.length; i++) {
+                            expected[i] = (byte) ('a' + i % 26);
+                        }
+                        byte[] got = new byte[expected.length];
+                        int read = 0;
+                        try (GsoSender sender = new GsoSender(arena, size)) {
+                            for (int r = 0; r < runs; r++) {
+                                for (int i = 0; i < perRun; i++) {
+                                    int at = (r * perRun + i) * payload;
+                                    MemorySegment seg = run.asSlice((long) i * size, size);
+                                    MemorySegment.copy(expected, at, seg, ValueLayout.JAVA_BYTE, 40, payload);
+                                    tcp4(seg, 0, port, clientSeq + 1 + at, serverSeq + 1,
+                                        i == perRun - 1 ? 0x18 : 0x10, payload);
+                                }
+                                sender.send(run, decap.localAddress().getPort());
+                                int until = (r + 1) * perRun * payload;
+                                while (read < until) {
+                                    int n = accepted.getInputStream().read(got, read, until - read);
+                                    assertTrue(n > 0, "the connection ended early");
+                                    read += n;
+                                }
+                            }
+                        }
+                        assertArrayEquals(expected, got);
+                        assertEquals(runs, decap.coalesced(), "each run went in as one packet");
+                        assertEquals(runs * perRun, decap.decapsulated());
+                        decap.close();
+                        receiver.join(TimeUnit.SECONDS.toMillis(2));
+                    }
+                }
+                return null;
+            });
+        } finally {
+            TunTest.ip("netns", "del", ns);
+        }
+    }
+
+    /**
+     * Fills the headers of an IPv4 TCP packet from 198.18.253.2:5000 to 198.18.253.1:{@code port} in {@code p} (the
+     * {@code payload} bytes after them already in place), checksums included; returns its length.
+     */
+    private static int tcp4(MemorySegment p, int off, int port, int seq, int ack, int flags, int payload)
+            throws Exception {
+        int len = 40 + payload;
+        MemorySegment.copy(TunTest.udp4("198.18.253.2", 0, "198.18.253.1", 0, ""), 0, p, ValueLayout.JAVA_BYTE, off,
+            20);
+        p.set(ValueLayout.JAVA_BYTE, off + 9, (byte) 6);
+        p.set(PacketParser.U16, off + 2, (short) len);
+        Checksums.fillIpv4Header(p, off);
+        p.set(PacketParser.U16, off + 20, (short) 5000);
+        p.set(PacketParser.U16, off + 22, (short) port);
+        p.set(PacketParser.U32, off + 24, seq);
+        p.set(PacketParser.U32, off + 28, ack);
+        p.set(ValueLayout.JAVA_BYTE, off + 32, (byte) 0x50);
+        p.set(ValueLayout.JAVA_BYTE, off + 33, (byte) flags);
+        p.set(PacketParser.U16, off + 34, (short) 65535);
+        p.set(PacketParser.U32, off + 36, 0);   // checksum and urgent pointer
+        long sum = Checksums.sum(p, off + 12, 8) + 6 + (len - 20) + Checksums.sum(p, off + 20, len - 20);
+        p.set(PacketParser.U16, off + 36, (short) Checksums.fold(sum));
+        return len;
+    }
+
+    /** Reads packets out of the TUN device until the server's SYN-ACK; returns its sequence number. */
+    private static int synAckSeq(Tun tun, Arena arena, int port) throws Exception {
+        MemorySegment in = arena.allocate(Tun.MAX_PACKET);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (System.nanoTime() < deadline) {
+            int n = tun.read(in, 200);
+            int ip = Offload.HEADER;   // the device has offloads: a virtio_net_hdr comes first
+            if (n >= ip + 40 && in.get(ValueLayout.JAVA_BYTE, ip) == 0x45 && in.get(ValueLayout.JAVA_BYTE, ip + 9) == 6
+                && (in.get(PacketParser.U16, ip + 20) & 0xFFFF) == port
+                && (in.get(ValueLayout.JAVA_BYTE, ip + 33) & 0x12) == 0x12) {
+                return in.get(PacketParser.U32, ip + 24);
+            }
+        }
+        throw new AssertionError("no SYN-ACK from the server");
     }
 
     /** A UDP socket on 127.0.0.1 with {@code UDP_SEGMENT}: one send of a run is one datagram per segment. */
