@@ -20,9 +20,10 @@ import java.util.concurrent.atomic.LongAdder;
  * write. The socket also asks for UDP GRO ({@code UDP_GRO}): a run of one flow's datagrams that the node sent with
  * UDP GSO (or that the kernel merged on the way) stays one buffer up to this socket, with its segment size beside
  * it, instead of being cut into datagrams in the kernel first; each segment is a packet. A kernel without the option
- * delivers datagrams one by one, as before. With a TUN device opened with offloads, such a run of one flow's IPv4 UDP
- * packets then goes into the kernel as one UDP super-packet (one write, {@link Tun#writeSuperPacket}), which the kernel
- * cuts into the datagrams where it delivers them; any other run is written packet by packet.
+ * delivers datagrams one by one, as before. With a TUN device opened with offloads, a run of one flow's IPv4 UDP
+ * datagrams, or of one TCP connection's consecutive segments, then goes into the kernel as one super-packet (one
+ * write, {@link Tun#writeSuperPacket}): the kernel cuts a UDP one into the datagrams where it delivers them, and a TCP
+ * socket takes a TCP one whole; any other run is written packet by packet.
  *
  * <p>Threading: {@link #run} on one thread; {@link #close} from another stops it within {@link #WAKE_MS} and frees
  * the buffers once it has stopped. No object per packet.
