@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,6 +41,8 @@ public final class ProxyBench implements AutoCloseable {
     private final int connections;
     private final Path dir;
     private final List<Process> processes = new ArrayList<>();
+    /** Each started process's log. */
+    private final Map<Process, Path> logs = new HashMap<>();
     private final java.io.PrintWriter log;
 
     public ProxyBench(int seconds, int connections, java.io.PrintWriter log) throws IOException {
@@ -90,25 +93,28 @@ public final class ProxyBench implements AutoCloseable {
         awaitPort(iperfPort);
         awaitPort(httpPort);
         Map<String, int[]> ports = new LinkedHashMap<>();
+        Map<String, Process> proxies = new HashMap<>();
         for (String system : systems) {
             int proxyIperf = freePort();
             int proxyHttp = freePort();
-            switch (system) {
+            Process p = switch (system) {
                 case "direct" -> {
                     proxyIperf = iperfPort;
                     proxyHttp = httpPort;
+                    yield null;
                 }
                 case "l4mesh" -> startL4mesh("auto", proxyIperf, proxyHttp, iperfPort, httpPort);
                 case "l4mesh-io_uring" -> startL4mesh("io_uring", proxyIperf, proxyHttp, iperfPort, httpPort);
                 case "haproxy" -> startHaproxy(proxyIperf, proxyHttp, iperfPort, httpPort);
                 case "nginx" -> startNginxStream(proxyIperf, proxyHttp, iperfPort, httpPort);
                 default -> throw new IllegalArgumentException("unknown system " + system);
-            }
+            };
             ports.put(system, new int[] {proxyIperf, proxyHttp});
+            proxies.put(system, p);
         }
         for (var e : ports.entrySet()) {
-            awaitPort(e.getValue()[0]);
-            awaitPort(e.getValue()[1]);
+            awaitPort(e.getValue()[0], proxies.get(e.getKey()));
+            awaitPort(e.getValue()[1], proxies.get(e.getKey()));
             log.printf("bench: %s: warming up%n", e.getKey());
             wrk(e.getValue()[1], Math.max(2, seconds / 3), false);
         }
@@ -282,6 +288,7 @@ public final class ProxyBench implements AutoCloseable {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
             .redirectOutput(dir.resolve(name + ".log").toFile()).start();
         processes.add(p);
+        logs.put(p, dir.resolve(name + ".log"));
         return p;
     }
 
@@ -306,17 +313,41 @@ public final class ProxyBench implements AutoCloseable {
     }
 
     private void awaitPort(int port) throws Exception {
+        awaitPort(port, null);
+    }
+
+    /**
+     * Waits until something listens on {@code port}; fails at once if {@code owner} (the process that should, if
+     * known) has exited, and in either failure says what the end of its log says.
+     */
+    private void awaitPort(int port, Process owner) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (true) {
             try (Socket s = new Socket()) {
                 s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 500);
                 return;
             } catch (IOException e) {
+                if (owner != null && !owner.isAlive()) {
+                    throw new IOException(logs.get(owner).getFileName() + ": exited with " + owner.exitValue()
+                        + " before it listened on 127.0.0.1:" + port + logTail(owner));
+                }
                 if (System.nanoTime() > deadline) {
-                    throw new IOException("nothing listens on 127.0.0.1:" + port + " after 30 s (logs in " + dir + ")");
+                    throw new IOException("nothing listens on 127.0.0.1:" + port + " after 30 s (logs in " + dir + ")"
+                        + (owner == null ? "" : logTail(owner)));
                 }
                 Thread.sleep(50);
             }
+        }
+    }
+
+    /** The last lines of a started process's log, for a failure's message. */
+    private String logTail(Process p) {
+        try {
+            List<String> lines = Files.readAllLines(logs.get(p)).stream().filter(l -> !l.isBlank()).toList();
+            return lines.isEmpty() ? "; its log is empty"
+                : "; its log ends: " + String.join(" | ", lines.subList(Math.max(0, lines.size() - 5), lines.size()));
+        } catch (IOException e) {
+            return "; its log cannot be read: " + e.getMessage();
         }
     }
 
