@@ -60,6 +60,9 @@ public final class GueDecapsulator implements Runnable, AutoCloseable {
     private final LongAdder merged = new LongAdder();
     private final LongAdder coalesced = new LongAdder();
     private final boolean gro;
+    /** Whether the kernel takes UDP and TCP super-packets from the TUN device (off after it refused one). */
+    private boolean udpSuperPackets = true;
+    private boolean tcpSuperPackets = true;
     private final InetSocketAddress local;
     private final int fd;
     private volatile boolean running = true;
@@ -201,7 +204,8 @@ public final class GueDecapsulator implements Runnable, AutoCloseable {
      * checked here. One TUN write then carries the run; the kernel cuts a UDP one into datagrams where it delivers
      * them and hands a TCP one to the socket whole, as it does what GRO merged.
      *
-     * @return false if the run is not such (nothing written: the caller writes the packets one by one)
+     * @return false if the run is not such, or the kernel refused the super-packet (nothing written: the caller writes
+     *     the packets one by one)
      */
     private boolean deliverAsOneRun(MemorySegment b, int length, int segmentSize) {
         int count = (length + segmentSize - 1) / segmentSize;
@@ -209,8 +213,8 @@ public final class GueDecapsulator implements Runnable, AutoCloseable {
             return false;
         }
         int protocol = b.get(ValueLayout.JAVA_BYTE, 9);
-        int total = protocol == 17 ? udpRun(b, length, segmentSize, count)
-            : protocol == 6 ? tcpRun(b, length, segmentSize, count) : -1;
+        int total = protocol == 17 && udpSuperPackets ? udpRun(b, length, segmentSize, count)
+            : protocol == 6 && tcpSuperPackets ? tcpRun(b, length, segmentSize, count) : -1;
         if (total < 0) {
             return false;
         }
@@ -225,7 +229,14 @@ public final class GueDecapsulator implements Runnable, AutoCloseable {
             decapsulated.add(count);
             coalesced.increment();
         } catch (IOException e) {
-            refused.add(count);
+            // A kernel that does not take this kind (UDP segmentation from a TUN device came with Linux 6.2): the
+            // run, and every later one of its protocol, goes packet by packet.
+            if (protocol == 17) {
+                udpSuperPackets = false;
+            } else {
+                tcpSuperPackets = false;
+            }
+            return false;
         }
         return true;
     }
