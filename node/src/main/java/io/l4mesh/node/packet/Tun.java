@@ -186,19 +186,12 @@ public final class Tun implements AutoCloseable {
 
     /** Writes one packet (the first {@code length} bytes of {@code buf}; with offload, behind an empty header). */
     public void write(MemorySegment buf, int length) throws IOException {
+        if (offload) {
+            writeBehind(iov, buf, length);
+            return;
+        }
         try {
-            long n;
-            if (offload) {
-                iov.set(ValueLayout.ADDRESS, Libc.IOVEC_SIZE, buf);
-                iov.set(ValueLayout.JAVA_LONG, Libc.IOVEC_SIZE + 8, length);
-                n = (long) Libc.WRITEV.invokeExact(state, fd, iov, 2) - Offload.HEADER;
-            } else {
-                n = (long) Libc.WRITE.invokeExact(state, fd, buf, (long) length);
-            }
-            if (n != length) {
-                throw new IOException("write " + name + ": " + (n < 0 ? Libc.strerror(Libc.errno(state))
-                    : "short write " + n + " of " + length));
-            }
+            check((long) Libc.WRITE.invokeExact(state, fd, buf, (long) length), length);
         } catch (IOException e) {
             throw e;
         } catch (Throwable t) {
@@ -219,18 +212,27 @@ public final class Tun implements AutoCloseable {
             throw new IllegalStateException(name + " has no offloads");
         }
         Offload.segmentationHeader(gsoHeader, gsoType, ipHeader, transportHeader, segmentPayload);
+        writeBehind(gsoIov, buf, length);
+    }
+
+    /** One {@code writev} of the header in {@code iovs}'s first entry and the packet ({@code iovs}'s second). */
+    private void writeBehind(MemorySegment iovs, MemorySegment buf, int length) throws IOException {
+        iovs.set(ValueLayout.ADDRESS, Libc.IOVEC_SIZE, buf);
+        iovs.set(ValueLayout.JAVA_LONG, Libc.IOVEC_SIZE + 8, length);
         try {
-            gsoIov.set(ValueLayout.ADDRESS, Libc.IOVEC_SIZE, buf);
-            gsoIov.set(ValueLayout.JAVA_LONG, Libc.IOVEC_SIZE + 8, length);
-            long n = (long) Libc.WRITEV.invokeExact(state, fd, gsoIov, 2) - Offload.HEADER;
-            if (n != length) {
-                throw new IOException("write " + name + ": " + (n < 0 ? Libc.strerror(Libc.errno(state))
-                    : "short write " + n + " of " + length));
-            }
+            long n = (long) Libc.WRITEV.invokeExact(state, fd, iovs, 2);
+            check(n < 0 ? n : n - Offload.HEADER, length);
         } catch (IOException e) {
             throw e;
         } catch (Throwable t) {
             throw new IOException("write " + name + ": " + t, t);
+        }
+    }
+
+    private void check(long written, int length) throws IOException {
+        if (written != length) {
+            throw new IOException("write " + name + ": " + (written < 0 ? Libc.strerror(Libc.errno(state))
+                : "short write " + written + " of " + length));
         }
     }
 
