@@ -24,6 +24,7 @@ final class Libc {
     static final int EIO = 5;
     static final int EINVAL = 22;
     static final int ENOPROTOOPT = 92;
+    static final int ENOBUFS = 105;
     static final short POLLIN = 1;
     static final int CLONE_NEWNET = 0x40000000;
 
@@ -65,6 +66,9 @@ final class Libc {
         ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
     /** {@code ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)}. */
     static final MethodHandle SENDMSG = bind("sendmsg", FunctionDescriptor.of(ValueLayout.JAVA_LONG,
+        ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+    /** {@code ssize_t recvmsg(int fd, struct msghdr *msg, int flags)}. */
+    static final MethodHandle RECVMSG = bind("recvmsg", FunctionDescriptor.of(ValueLayout.JAVA_LONG,
         ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
     /** {@code int recvmmsg(int fd, struct mmsghdr *msgvec, unsigned int vlen, int flags, struct timespec *timeout)}. */
     static final MethodHandle RECVMMSG = bind("recvmmsg", FunctionDescriptor.of(ValueLayout.JAVA_INT,

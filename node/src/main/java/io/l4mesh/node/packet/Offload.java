@@ -12,12 +12,15 @@ import java.nio.ByteOrder;
  *   <li>a TCP super-packet ({@code gso_type} TCPV4 or TCPV6): one IP and TCP header over up to 64 KiB of payload,
  *       which the node cuts into segments of {@code gso_size} payload bytes ({@link #segment}), each with its own
  *       IP length, IPv4 id and checksum, TCP sequence number, flags and checksum, as the kernel's TSO would;</li>
+ *   <li>a UDP super-packet ({@code gso_type} UDP_L4, with {@code TUN_F_USO4 | TUN_F_USO6}, Linux 6.2 and later):
+ *       datagrams of one flow that GRO merged on the way in (a device with {@code rx-udp-gro-forwarding}), one IP
+ *       and UDP header over their payloads, cut the same way into datagrams of {@code gso_size} bytes;</li>
  *   <li>a packet whose transport checksum is only begun ({@link #NEEDS_CSUM}: the field holds the pseudo-header's
  *       sum, as a sender with checksum offload left it): {@link #completeChecksum} finishes it;</li>
  *   <li>an ordinary packet.</li>
  * </ul>
  * The receive side of the kernel then handles one packet per super-packet: bulk TCP costs one TUN read per 64 KiB
- * instead of one per 1.5 KiB.
+ * instead of one per 1.5 KiB, and a run of small datagrams of one flow one read instead of one per datagram.
  *
  * <p>Stateless and allocation-free; the caller's segments hold everything.
  */
@@ -90,10 +93,11 @@ public final class Offload {
 
     /**
      * The number of segments {@code length} bytes of super-packet make at {@code gsoSize} payload bytes each, or -1
-     * if it is not a TCP packet over IPv4 or IPv6 (without extension headers) whose headers fit.
+     * if it is not what {@code gsoType} says ({@link #GSO_TCPV4} or {@link #GSO_TCPV6}: a TCP packet, {@link
+     * #GSO_UDP_L4}: a UDP datagram; over IPv4 or IPv6 without extension headers) or its headers do not fit.
      */
-    static int segments(MemorySegment p, int length, int gsoSize) {
-        int headers = headers(p, length);
+    static int segments(MemorySegment p, int length, int gsoType, int gsoSize) {
+        int headers = headers(p, length, gsoType);
         if (headers < 0 || gsoSize <= 0) {
             return -1;
         }
@@ -102,15 +106,16 @@ public final class Offload {
     }
 
     /**
-     * Writes segment {@code k} of the super-packet {@code src} into {@code dst}: its headers (lengths, IPv4 id,
-     * sequence number, flags and checksums made right) and its share of the payload. FIN and PSH stay on the last
-     * segment only, CWR on the first only.
+     * Writes segment {@code k} of the super-packet {@code src} into {@code dst}: its headers (lengths, IPv4 id and
+     * checksums made right; for TCP the sequence number and flags too) and its share of the payload. For TCP, FIN and
+     * PSH stay on the last segment only, CWR on the first only; a UDP super-packet becomes datagrams of
+     * {@code gsoSize} payload bytes (the last may be shorter), as the kernel's UDP segmentation would cut it.
      *
-     * @param k in {@code [0, segments(src, length, gsoSize))}
+     * @param k in {@code [0, segments(src, length, gsoType, gsoSize))}
      * @return the segment's length
      */
-    static int segment(MemorySegment src, int length, int gsoSize, int k, MemorySegment dst) {
-        int headers = headers(src, length);
+    static int segment(MemorySegment src, int length, int gsoType, int gsoSize, int k, MemorySegment dst) {
+        int headers = headers(src, length, gsoType);
         boolean v4 = (src.get(ValueLayout.JAVA_BYTE, 0) & 0xF0) == 0x40;
         int ipHeader = v4 ? (src.get(ValueLayout.JAVA_BYTE, 0) & 0x0F) * 4 : 40;
         int payload = length - headers;
@@ -120,50 +125,68 @@ public final class Offload {
         MemorySegment.copy(src, 0, dst, 0, headers);
         MemorySegment.copy(src, headers + from, dst, headers, chunk);
         int out = headers + chunk;
-        int tcp = ipHeader;
-        int tcpLength = out - tcp;
+        int l4 = ipHeader;
+        int l4Length = out - l4;
         if (v4) {
             dst.set(PacketParser.U16, 2, (short) out);
             dst.set(PacketParser.U16, 4, (short) ((src.get(PacketParser.U16, 4) & 0xFFFF) + k));
             Checksums.fillIpv4Header(dst, 0);
         } else {
-            dst.set(PacketParser.U16, 4, (short) tcpLength);
+            dst.set(PacketParser.U16, 4, (short) l4Length);
         }
-        dst.set(PacketParser.U32, tcp + 4, src.get(PacketParser.U32, tcp + 4) + from);
-        int flags = dst.get(ValueLayout.JAVA_BYTE, tcp + 13) & 0xFF;
+        long pseudo = v4 ? Checksums.sum(dst, 12, 8) : Checksums.sum(dst, 8, 32);
+        if (gsoType == GSO_UDP_L4) {
+            dst.set(PacketParser.U16, l4 + 4, (short) l4Length);
+            dst.set(PacketParser.U16, l4 + 6, (short) 0);
+            int sum = Checksums.fold(pseudo + 17 + l4Length + Checksums.sum(dst, l4, l4Length));
+            dst.set(PacketParser.U16, l4 + 6, (short) (sum == 0 ? 0xFFFF : sum));    // 0 would mean "none"
+            return out;
+        }
+        dst.set(PacketParser.U32, l4 + 4, src.get(PacketParser.U32, l4 + 4) + from);
+        int flags = dst.get(ValueLayout.JAVA_BYTE, l4 + 13) & 0xFF;
         if (!last) {
             flags &= ~0x09;     // FIN, PSH
         }
         if (k > 0) {
             flags &= ~0x80;     // CWR
         }
-        dst.set(ValueLayout.JAVA_BYTE, tcp + 13, (byte) flags);
-        dst.set(PacketParser.U16, tcp + 16, (short) 0);
-        long pseudo = v4 ? Checksums.sum(dst, 12, 8) : Checksums.sum(dst, 8, 32);
-        pseudo += 6 + tcpLength;
-        dst.set(PacketParser.U16, tcp + 16, (short) Checksums.fold(pseudo + Checksums.sum(dst, tcp, tcpLength)));
+        dst.set(ValueLayout.JAVA_BYTE, l4 + 13, (byte) flags);
+        dst.set(PacketParser.U16, l4 + 16, (short) 0);
+        dst.set(PacketParser.U16, l4 + 16, (short) Checksums.fold(pseudo + 6 + l4Length
+            + Checksums.sum(dst, l4, l4Length)));
         return out;
     }
 
-    /** IP and TCP header bytes of a TCP packet, or -1 if it is something else or they do not fit. */
-    private static int headers(MemorySegment p, int length) {
-        if (length < 40) {
+    /**
+     * IP and transport header bytes of a packet of {@code gsoType}'s protocol, or -1 if it is something else or they
+     * do not fit.
+     */
+    private static int headers(MemorySegment p, int length, int gsoType) {
+        int protocol = switch (gsoType) {
+            case GSO_TCPV4, GSO_TCPV6 -> 6;
+            case GSO_UDP_L4 -> 17;
+            default -> -1;
+        };
+        if (protocol < 0 || length < 28) {
             return -1;
         }
         int version = (p.get(ValueLayout.JAVA_BYTE, 0) & 0xF0) >>> 4;
         int ip;
-        if (version == 4) {
+        if (version == 4 && gsoType != GSO_TCPV6) {
             ip = (p.get(ValueLayout.JAVA_BYTE, 0) & 0x0F) * 4;
-            if (ip < 20 || p.get(ValueLayout.JAVA_BYTE, 9) != 6) {
+            if (ip < 20 || p.get(ValueLayout.JAVA_BYTE, 9) != protocol) {
                 return -1;
             }
-        } else if (version == 6) {
+        } else if (version == 6 && gsoType != GSO_TCPV4) {
             ip = 40;
-            if (p.get(ValueLayout.JAVA_BYTE, 6) != 6) {
+            if (p.get(ValueLayout.JAVA_BYTE, 6) != protocol) {
                 return -1;
             }
         } else {
             return -1;
+        }
+        if (protocol == 17) {
+            return ip + 8 > length ? -1 : ip + 8;
         }
         if (ip + 20 > length) {
             return -1;

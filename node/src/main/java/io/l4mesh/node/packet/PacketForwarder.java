@@ -32,8 +32,9 @@ import java.lang.foreign.MemorySegment;
  * {@code sendmmsg} when the TUN queue has nothing more (or the batch is full): under load, one system call per
  * packet for the read and one per batch for the sends.
  *
- * <p>With offloads on the TUN device ({@link Tun#offload}), one read may be a TCP super-packet: it moves to a spare
- * buffer and its segments are cut into the batch's buffers ({@link Offload}), so bulk TCP costs one read per 64 KiB.
+ * <p>With offloads on the TUN device ({@link Tun#offload}), one read may be a TCP or UDP super-packet: it moves to a
+ * spare buffer and its segments are cut into the batch's buffers ({@link Offload}), so bulk TCP costs one read per
+ * 64 KiB, and a run of datagrams of one flow that the kernel merged on the way in one read.
  *
  * <p>Packets whose encapsulation would exceed {@code mtu} are dropped and counted (the fabric between nodes and
  * backends needs an MTU 28 (GUE) or 50 (VXLAN) bytes above the clients'); for an IPv4 packet with don't-fragment
@@ -192,8 +193,8 @@ public final class PacketForwarder implements Runnable {
 
     /**
      * A read from a TUN device with offloads ({@link Offload}): a whole packet goes on as read (its checksum
-     * finished first if the sender left it begun); a TCP super-packet moves to the spare buffer and is cut into
-     * segments in the batch's free slots, each forwarded as if it had been read alone.
+     * finished first if the sender left it begun); a TCP or UDP super-packet moves to the spare buffer and is cut
+     * into segments in the batch's free slots, each forwarded as if it had been read alone.
      */
     private void offloaded(int slot, int n, PacketParser parser, SendBatch batch4, SendBatch batch6) {
         MemorySegment header = reads[slot];
@@ -209,8 +210,7 @@ public final class PacketForwarder implements Runnable {
             return;
         }
         int size = Offload.gsoSize(header);
-        int count = gso == Offload.GSO_TCPV4 || gso == Offload.GSO_TCPV6 ? Offload.segments(inners[slot], n, size)
-            : -1;
+        int count = Offload.segments(inners[slot], n, gso, size);
         if (count < 0) {
             counters.received.increment();
             counters.malformed.increment();
@@ -222,7 +222,7 @@ public final class PacketForwarder implements Runnable {
         counters.segments.add(count);
         for (int k = 0; k < count; k++) {
             int free = batch4.size() + batch6.size();
-            int length = Offload.segment(whole, n, size, k, inners[free]);
+            int length = Offload.segment(whole, n, gso, size, k, inners[free]);
             forward(bufs[free], fromUdp[free], inners[free], length, parser, batch4, batch6);
             if (batch4.size() + batch6.size() == BATCH) {
                 flush(batch4, batch6);

@@ -122,7 +122,7 @@ public final class PacketListener implements ProxyListener {
             }
         }
         Log.info(LOG, "packet.listening", "listener", runtime.name(), "vip", vip, "tun", dev,
-            "queues", n, "offload", queues.get(0).offload(), "encapsulation",
+            "queues", n, "offload", queues.get(0).offload(), "udp_offload", queues.get(0).udpOffload(), "encapsulation",
             runtime.pool().settings().encapsulation(), "fabric_mtu",
             config.fabricMtu(), "flow_table", ft.maxEntries(), "flow_sync", sync != null, "announced", announced);
     }

@@ -13,7 +13,8 @@ import java.nio.charset.StandardCharsets;
  * packet thread); the kernel spreads flows over queues.
  *
  * <p>Opened with {@code offload}, the device also has {@code IFF_VNET_HDR} and {@code TUNSETOFFLOAD(TUN_F_CSUM |
- * TUN_F_TSO4 | TUN_F_TSO6)}: the kernel hands over TCP super-packets and begun checksums as they are (no
+ * TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_USO4 | TUN_F_USO6)}, the last two where the kernel has them (Linux 6.2 and
+ * later, {@link #udpOffload}): the kernel hands over TCP and UDP super-packets and begun checksums as they are (no
  * segmentation, no checksum on its side), each read starting with {@link Offload#HEADER} bytes of
  * {@code virtio_net_hdr} that the reader must act on ({@link Offload}); {@link #write} puts an empty one in front,
  * and {@link #writeSuperPacket} one that asks the kernel to cut a UDP or TCP super-packet into datagrams or
@@ -40,12 +41,15 @@ public final class Tun implements AutoCloseable {
     static final long TUN_F_CSUM = 0x01;
     static final long TUN_F_TSO4 = 0x02;
     static final long TUN_F_TSO6 = 0x04;
+    static final long TUN_F_USO4 = 0x20;
+    static final long TUN_F_USO6 = 0x40;
     static final int IFNAMSIZ = 16;
     static final int IFREQ_SIZE = 40;
 
     private final String name;
     private final int fd;
     private final boolean offload;
+    private final boolean udpOffload;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment state = Libc.callState(arena);
     private final MemorySegment pollfd = arena.allocate(8);
@@ -56,10 +60,11 @@ public final class Tun implements AutoCloseable {
     private final MemorySegment gsoHeader;
     private volatile boolean closed;
 
-    private Tun(String name, int fd, boolean offload) {
+    private Tun(String name, int fd, boolean offload, boolean udpOffload) {
         this.name = name;
         this.fd = fd;
         this.offload = offload;
+        this.udpOffload = udpOffload;
         this.iov = offload ? arena.allocate(2L * Libc.IOVEC_SIZE, 8) : null;
         this.gsoIov = offload ? arena.allocate(2L * Libc.IOVEC_SIZE, 8) : null;
         this.gsoHeader = offload ? arena.allocate(Offload.HEADER, 8) : null;
@@ -105,15 +110,21 @@ public final class Tun implements AutoCloseable {
                 throw new IOException("ioctl TUNSETIFF " + name + ": " + Libc.strerror(err)
                     + (err == 1 ? " (needs CAP_NET_ADMIN)" : ""));
             }
+            boolean udp = false;
             if (offload) {
-                rc = (int) Libc.IOCTL_VALUE.invokeExact(st, fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6);
+                long tcp = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+                rc = (int) Libc.IOCTL_VALUE.invokeExact(st, fd, TUNSETOFFLOAD, tcp | TUN_F_USO4 | TUN_F_USO6);
+                udp = rc == 0;
+                if (rc < 0 && Libc.errno(st) == Libc.EINVAL) {
+                    rc = (int) Libc.IOCTL_VALUE.invokeExact(st, fd, TUNSETOFFLOAD, tcp);   // before Linux 6.2: no UDP
+                }
                 if (rc < 0) {
                     int err = Libc.errno(st);
                     int ignored = (int) Libc.CLOSE.invokeExact(st, fd);
                     throw new IOException("ioctl TUNSETOFFLOAD " + name + ": " + Libc.strerror(err));
                 }
             }
-            return new Tun(ifr.getString(0, StandardCharsets.US_ASCII), fd, offload);
+            return new Tun(ifr.getString(0, StandardCharsets.US_ASCII), fd, offload, udp);
         } catch (IOException e) {
             throw e;
         } catch (Throwable t) {
@@ -128,6 +139,11 @@ public final class Tun implements AutoCloseable {
     /** Whether reads start with a {@code virtio_net_hdr} and may hand over super-packets ({@link Offload}). */
     public boolean offload() {
         return offload;
+    }
+
+    /** Whether reads may also hand over UDP super-packets (offloads on, and the kernel took UDP's: Linux 6.2+). */
+    public boolean udpOffload() {
+        return udpOffload;
     }
 
     /**

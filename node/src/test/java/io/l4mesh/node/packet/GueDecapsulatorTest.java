@@ -119,7 +119,7 @@ class GueDecapsulatorTest {
                         sink.setSoTimeout(5000);
                         Set<String> got = new HashSet<>();
                         DatagramPacket in = new DatagramPacket(new byte[64], 64);
-                        try (GsoSender sender = new GsoSender(arena, size)) {
+                        try (UdpSegmentSender sender = new UdpSegmentSender(arena, size)) {
                             for (int r = 0; r < runs; r++) {
                                 for (int i = 0; i < perRun; i++) {
                                     int sourcePort = r == 1 ? 4000 + i % 2 : 4000;   // run 1: two flows
@@ -129,7 +129,7 @@ class GueDecapsulatorTest {
                                     MemorySegment.copy(inner, 0, p, ValueLayout.JAVA_BYTE, 0, inner.length);
                                     Checksums.fillIpv4Header(p, 0);
                                 }
-                                sender.send(run, decap.localAddress().getPort());
+                                assertTrue(sender.send(run, decap.localAddress()));
                                 while (got.size() < (r + 1) * perRun) {
                                     sink.receive(in);
                                     got.add(new String(in.getData(), 0, in.getLength(), StandardCharsets.US_ASCII));
@@ -195,7 +195,7 @@ class GueDecapsulatorTest {
                         }
                         byte[] got = new byte[expected.length];
                         int read = 0;
-                        try (GsoSender sender = new GsoSender(arena, size)) {
+                        try (UdpSegmentSender sender = new UdpSegmentSender(arena, size)) {
                             for (int r = 0; r < runs; r++) {
                                 for (int i = 0; i < perRun; i++) {
                                     int at = (r * perRun + i) * payload;
@@ -204,7 +204,7 @@ class GueDecapsulatorTest {
                                     tcp4(seg, 0, port, clientSeq + 1 + at, serverSeq + 1,
                                         i == perRun - 1 ? 0x18 : 0x10, payload);
                                 }
-                                sender.send(run, decap.localAddress().getPort());
+                                assertTrue(sender.send(run, decap.localAddress()));
                                 int until = (r + 1) * perRun * payload;
                                 while (read < until) {
                                     int n = accepted.getInputStream().read(got, read, until - read);
@@ -267,62 +267,5 @@ class GueDecapsulatorTest {
             }
         }
         throw new AssertionError("no SYN-ACK from the server");
-    }
-
-    /** A UDP socket on 127.0.0.1 with {@code UDP_SEGMENT}: one send of a run is one datagram per segment. */
-    private static final class GsoSender implements AutoCloseable {
-        private final MemorySegment state;
-        private final MemorySegment to;
-        private final int fd;
-
-        GsoSender(Arena arena, int segmentSize) throws Exception {
-            state = Libc.callState(arena);
-            fd = socket(state);
-            MemorySegment v = arena.allocate(ValueLayout.JAVA_INT);
-            v.set(ValueLayout.JAVA_INT, 0, segmentSize);
-            assertEquals(0, call(() -> (int) Libc.SETSOCKOPT.invokeExact(state, fd, UdpGso.SOL_UDP,
-                UdpGso.UDP_SEGMENT, v, 4)), "UDP_SEGMENT");
-            to = arena.allocate(Libc.SOCKADDR_IN_SIZE, 8);
-            to.set(ValueLayout.JAVA_SHORT, 0, (short) Libc.AF_INET);
-            to.set(ValueLayout.JAVA_BYTE, 4, (byte) 127);
-            to.set(ValueLayout.JAVA_BYTE, 7, (byte) 1);
-        }
-
-        private static int socket(MemorySegment state) throws Exception {
-            int fd = call(() -> (int) Libc.SOCKET.invokeExact(state, Libc.AF_INET, 2 /* SOCK_DGRAM */, 0));
-            assertTrue(fd >= 0, "socket");
-            return fd;
-        }
-
-        private interface Native {
-            long call() throws Throwable;
-        }
-
-        private static int call(Native c) throws Exception {
-            return (int) callLong(c);
-        }
-
-        private static long callLong(Native c) throws Exception {
-            try {
-                return c.call();
-            } catch (Exception | Error e) {
-                throw e;
-            } catch (Throwable t) {
-                throw new IllegalStateException(t);
-            }
-        }
-
-        void send(MemorySegment run, int port) throws Exception {
-            to.set(ValueLayout.JAVA_BYTE, 2, (byte) (port >> 8));
-            to.set(ValueLayout.JAVA_BYTE, 3, (byte) port);
-            long n = callLong(() -> (long) Libc.SENDTO.invokeExact(state, fd, run, run.byteSize(), 0, to,
-                Libc.SOCKADDR_IN_SIZE));
-            assertEquals(run.byteSize(), n, "sendto");
-        }
-
-        @Override
-        public void close() throws Exception {
-            call(() -> (int) Libc.CLOSE.invokeExact(state, fd));
-        }
     }
 }

@@ -16,8 +16,8 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * Cutting TCP super-packets as a TUN device with offloads hands them over, checked against packets and checksums
- * computed here byte by byte (not with the class under test).
+ * Cutting TCP and UDP super-packets as a TUN device with offloads hands them over, checked against packets and
+ * checksums computed here byte by byte (not with the class under test).
  */
 class OffloadTest {
     private static final int FIN = 0x01;
@@ -40,15 +40,49 @@ class OffloadTest {
     }
 
     @Test
-    void somethingThatIsNotTcpOrIsCutShortIsNotSegmented() throws Exception {
+    void somethingThatIsNotWhatItsHeaderSaysOrIsCutShortIsNotSegmented() throws Exception {
         try (Arena arena = Arena.ofConfined()) {
-            byte[] udp = ipv4(new byte[] {0, 1, 0, 2, 0, 12, 0, 0, 1, 2, 3, 4});
-            udp[9] = 17;
-            assertEquals(-1, Offload.segments(segment(arena, udp), udp.length, 1448), "UDP");
+            byte[] udp = udp4(payload(100));
+            assertEquals(-1, Offload.segments(segment(arena, udp), udp.length, Offload.GSO_TCPV4, 1448), "UDP as TCP");
             byte[] tcp = ipv4(tcp(1, ACK, 0, payload(100)));
-            assertEquals(-1, Offload.segments(segment(arena, tcp), 39, 1448), "headers cut short");
-            assertEquals(-1, Offload.segments(segment(arena, tcp), tcp.length, 0), "no segment size");
-            assertEquals(1, Offload.segments(segment(arena, tcp), tcp.length, 1448), "fits in one");
+            assertEquals(-1, Offload.segments(segment(arena, tcp), tcp.length, Offload.GSO_UDP_L4, 1448), "TCP as UDP");
+            assertEquals(-1, Offload.segments(segment(arena, tcp), tcp.length, Offload.GSO_TCPV6, 1448), "v4 as v6");
+            assertEquals(-1, Offload.segments(segment(arena, tcp), tcp.length, 3, 1448), "UFO, never asked for");
+            assertEquals(-1, Offload.segments(segment(arena, tcp), 39, Offload.GSO_TCPV4, 1448), "headers cut short");
+            assertEquals(-1, Offload.segments(segment(arena, udp), 27, Offload.GSO_UDP_L4, 1448), "UDP cut short");
+            assertEquals(-1, Offload.segments(segment(arena, tcp), tcp.length, Offload.GSO_TCPV4, 0), "no size");
+            assertEquals(1, Offload.segments(segment(arena, tcp), tcp.length, Offload.GSO_TCPV4, 1448), "fits in one");
+        }
+    }
+
+    @Test
+    void aUdpSuperPacketBecomesDatagramsThatAreEachRightAndTogetherTheWhole() throws Exception {
+        byte[] payload = payload(18 * 40 + 7);           // 40 small datagrams and a short last one
+        byte[] whole = udp4(payload);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment src = segment(arena, whole);
+            int count = Offload.segments(src, whole.length, Offload.GSO_UDP_L4, 18);
+            assertEquals(41, count);
+            ByteArrayOutputStream joined = new ByteArrayOutputStream();
+            MemorySegment dst = arena.allocate(65_535);
+            for (int k = 0; k < count; k++) {
+                int len = Offload.segment(src, whole.length, Offload.GSO_UDP_L4, 18, k, dst);
+                byte[] d = dst.asSlice(0, len).toArray(ValueLayout.JAVA_BYTE);
+                int chunk = Math.min(18, payload.length - k * 18);
+                assertEquals(28 + chunk, len, "datagram " + k + " length");
+                ByteBuffer b = ByteBuffer.wrap(d);
+                assertEquals(len, b.getShort(2) & 0xFFFF, "IPv4 total length");
+                assertEquals((0xFFFE + k) & 0xFFFF, b.getShort(4) & 0xFFFF, "IPv4 id (it wraps)");
+                assertEquals(0, fold(sum16(d, 0, 20)), "IPv4 header checksum");
+                assertEquals(40000, b.getShort(20) & 0xFFFF, "source port");
+                assertEquals(9000, b.getShort(22) & 0xFFFF, "destination port");
+                assertEquals(8 + chunk, b.getShort(24) & 0xFFFF, "UDP length");
+                assertTrue(b.getShort(26) != 0, "a checksum, not 'none'");
+                assertEquals(0, fold(sum16(d, 12, 8) + 17 + (8 + chunk) + sum16(d, 20, 8 + chunk)),
+                    "UDP checksum of datagram " + k);
+                joined.write(d, 28, chunk);
+            }
+            assertArrayEquals(payload, joined.toByteArray(), "the datagrams' payloads make the whole");
         }
     }
 
@@ -78,14 +112,15 @@ class OffloadTest {
     private static void checkSegments(byte[] whole, int ip, int mss, byte[] payload, boolean v4) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment src = segment(arena, whole);
-            int count = Offload.segments(src, whole.length, mss);
+            int gso = v4 ? Offload.GSO_TCPV4 : Offload.GSO_TCPV6;
+            int count = Offload.segments(src, whole.length, gso, mss);
             assertEquals((payload.length + mss - 1) / mss, count);
             int tcpHeader = ((whole[ip + 12] & 0xF0) >>> 4) * 4;
             int seq0 = ByteBuffer.wrap(whole, ip + 4, 4).getInt();
             ByteArrayOutputStream joined = new ByteArrayOutputStream();
             MemorySegment dst = arena.allocate(65_535);
             for (int k = 0; k < count; k++) {
-                int len = Offload.segment(src, whole.length, mss, k, dst);
+                int len = Offload.segment(src, whole.length, gso, mss, k, dst);
                 byte[] seg = dst.asSlice(0, len).toArray(ValueLayout.JAVA_BYTE);
                 int chunk = Math.min(mss, payload.length - k * mss);
                 assertEquals(ip + tcpHeader + chunk, len, "segment " + k + " length");
@@ -144,6 +179,15 @@ class OffloadTest {
             .putShort((short) 0x4000).put((byte) 64).put((byte) 6).putShort((short) 0);
         b.put(InetAddress.getByName("198.18.0.7").getAddress()).put(InetAddress.getByName("198.18.1.1").getAddress());
         return b.put(l4).array();
+    }
+
+    /** An IPv4 UDP datagram from port 40000 to 9000 (checksum left 0), as a UDP super-packet arrives. */
+    private static byte[] udp4(byte[] payload) throws Exception {
+        ByteBuffer u = ByteBuffer.allocate(8 + payload.length);
+        u.putShort((short) 40000).putShort((short) 9000).putShort((short) (8 + payload.length)).putShort((short) 0);
+        byte[] p = ipv4(u.put(payload).array());
+        p[9] = 17;
+        return p;
     }
 
     private static byte[] ipv6(byte[] l4) throws Exception {
