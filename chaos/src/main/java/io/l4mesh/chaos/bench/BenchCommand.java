@@ -192,7 +192,13 @@ public final class BenchCommand implements Runnable {
             Map<String, Spread> bulk = new java.util.LinkedHashMap<>();
             Map<String, Spread> offloaded = new java.util.LinkedHashMap<>();
             Map<String, Spread> gso = new java.util.LinkedHashMap<>();
+            Map<String, Spread> mergedPps = new java.util.LinkedHashMap<>();
+            Map<String, Spread> mergedCpu = new java.util.LinkedHashMap<>();
+            Map<String, Spread> mergedSuper = new java.util.LinkedHashMap<>();
             rs.forEach((path, list) -> {
+                mergedPps.put(path, Spread.of(list.stream().map(r -> r.merged().deliveredPps()).toList()));
+                mergedCpu.put(path, Spread.of(list.stream().map(r -> r.merged().cpuNanosPerPacket()).toList()));
+                mergedSuper.put(path, Spread.of(list.stream().map(r -> r.merged().share()).toList()));
                 gso.put(path, Spread.of(list.stream().map(PacketBench.Result::udpGsoShare).toList()));
                 offloaded.put(path, Spread.of(list.stream().map(PacketBench.Result::bulkOffloadedShare).toList()));
                 bulk.put(path, Spread.of(list.stream().map(PacketBench.Result::bulkGbitPerSecond).toList()));
@@ -202,6 +208,8 @@ public final class BenchCommand implements Runnable {
             double ratio = pps.get("kernel").median() > 0 ? pps.get("l4mesh").median() / pps.get("kernel").median() : 0;
             double bulkRatio = bulk.get("kernel").median() > 0
                 ? bulk.get("l4mesh").median() / bulk.get("kernel").median() : 0;
+            double mergedRatio = mergedPps.get("kernel").median() > 0
+                ? mergedPps.get("l4mesh").median() / mergedPps.get("kernel").median() : 0;
             if (json) {
                 ObjectMapper m = new ObjectMapper();
                 ObjectNode root = m.createObjectNode();
@@ -225,9 +233,18 @@ public final class BenchCommand implements Runnable {
                     if (!Double.isNaN(offloaded.get(path).median())) {
                         offloaded.get(path).writeTo(n.putObject("bulkTcpOffloadedShare"));
                     }
+                    ObjectNode merged = n.putObject("merged");
+                    merged.put("sent", list.stream().mapToLong(r -> r.merged().sent()).sum());
+                    merged.put("delivered", list.stream().mapToLong(r -> r.merged().delivered()).sum());
+                    mergedPps.get(path).writeTo(merged.putObject("deliveredPps"));
+                    if (!Double.isNaN(mergedCpu.get(path).median())) {
+                        mergedCpu.get(path).writeTo(merged.putObject("cpuNanosPerPacket"));
+                        mergedSuper.get(path).writeTo(merged.putObject("superPacketShare"));
+                    }
                 });
                 root.put("l4meshToKernel", Spread.ratio(ratio));
                 root.put("bulkTcpL4meshToKernel", Spread.ratio(bulkRatio));
+                root.put("mergedL4meshToKernel", Spread.ratio(mergedRatio));
                 out.println(m.writerWithDefaultPrettyPrinter().writeValueAsString(root));
                 out.flush();
                 return 0;
@@ -242,8 +259,17 @@ public final class BenchCommand implements Runnable {
                 bulk.get(path).format("%.2f"),
                 offloaded.get(path).format("%.2f")));
             t.print(out, "");
-            out.printf("%nl4mesh / kernel forwarding (medians): small UDP packets %.2f, bulk TCP %.2f%n", ratio,
-                bulkRatio);
+            out.printf("%nThe same small packets sent in runs of %d (UDP segmentation), reaching the node merged:%n%n",
+                PacketBench.RUN);
+            Table m = new Table("PATH", "SENT", "DELIVERED", "DELIVERED pps", "node CPU ns/packet", "READ MERGED");
+            rs.forEach((path, list) -> m.row(path,
+                Long.toString(list.stream().mapToLong(r -> r.merged().sent()).sum()),
+                Long.toString(list.stream().mapToLong(r -> r.merged().delivered()).sum()),
+                mergedPps.get(path).format("%.0f"), mergedCpu.get(path).format("%.0f"),
+                mergedSuper.get(path).format("%.2f")));
+            m.print(out, "");
+            out.printf("%nl4mesh / kernel forwarding (medians): small UDP packets %.2f, bulk TCP %.2f, small UDP "
+                + "packets arriving merged %.2f%n", ratio, bulkRatio, mergedRatio);
             out.flush();
             return 0;
         }

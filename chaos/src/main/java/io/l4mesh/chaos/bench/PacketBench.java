@@ -2,13 +2,15 @@ package io.l4mesh.chaos.bench;
 
 import io.l4mesh.chaos.lab.Lab;
 import io.l4mesh.node.packet.NetNamespace;
+import io.l4mesh.node.packet.UdpSegmentReceiver;
+import io.l4mesh.node.packet.UdpSegmentSender;
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
-import java.nio.channels.SelectionKey;
-import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
@@ -25,13 +27,14 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Packets per second delivered to a backend through one l4mesh node in packet mode versus plain kernel forwarding
  * through the same router, on the lab topology, in one run: small UDP packets from a bounded generator in the
- * client namespace, counted by a sink in the backend namespace. Also the node's CPU time per forwarded packet, and one
- * bulk TCP transfer (client to backend, one connection) on each path, counted by a TCP sink beside the UDP one. The
- * two paths take turns in rounds (kernel, l4mesh, kernel, l4mesh, ...) so that a noisy moment does not decide the
- * ratio.
+ * client namespace, counted by a sink in the backend namespace. Also the node's CPU time per forwarded packet, one
+ * bulk TCP transfer (client to backend, one connection) on each path, counted by a TCP sink beside the UDP one, and
+ * the same small packets arriving merged: sent in runs of up to 64 with UDP segmentation, as QUIC stacks send, so
+ * they reach the router and the node as UDP super-packets (what a NIC with {@code rx-udp-gro-forwarding} also hands
+ * a node). The two paths take turns in rounds (kernel, l4mesh, kernel, l4mesh, ...) so that a noisy moment does not
+ * decide the ratio.
  */
 public final class PacketBench {
-    /** One path's figures. */
     /**
      * One path's figures in one round.
      *
@@ -39,10 +42,21 @@ public final class PacketBench {
      *                           one flow in one send); NaN on the kernel path
      * @param bulkOffloadedShare of the packets the node forwarded during the bulk transfer, the share that came as
      *                           segments of TCP super-packets (TUN offloads); NaN on the kernel path
+     * @param merged             the small packets sent in runs (UDP segmentation): their own sent, delivered, pps,
+     *                           node CPU per packet, and the share of the node's packets that it read as UDP
+     *                           super-packets
      */
     public record Result(String path, long sent, long delivered, double seconds, double deliveredPps,
                          double cpuNanosPerPacket, double udpGsoShare, double bulkGbitPerSecond,
-                         double bulkOffloadedShare) {
+                         double bulkOffloadedShare, Phase merged) {
+    }
+
+    /**
+     * One measured stream of small UDP packets: what was sent, what the sink counted, the node's CPU for it, and the
+     * share of the node's packets that took the offload path (NaN on the kernel path).
+     */
+    public record Phase(long sent, long delivered, double seconds, double deliveredPps, double cpuNanosPerPacket,
+                        double share) {
     }
 
     private static final String SEGMENTS = "l4mesh_packet_offload_total\\{[^}]*kind=\"segments\"[^}]*listener=\"vip\""
@@ -51,10 +65,14 @@ public final class PacketBench {
         + "listener=\"vip-udp\"[^}]*}";
     private static final String UDP_FORWARDED = "l4mesh_packets_total\\{[^}]*listener=\"vip-udp\"[^}]*"
         + "result=\"forwarded\"[^}]*}";
+    private static final String UDP_SEGMENTS = "l4mesh_packet_offload_total\\{[^}]*kind=\"segments\"[^}]*"
+        + "listener=\"vip-udp\"[^}]*}";
     private static final String FORWARDED = "l4mesh_packets_total\\{[^}]*listener=\"vip\"[^}]*result=\"forwarded\""
         + "[^}]*}";
 
     static final long MAX_PACKETS = 50_000_000L;
+    /** Datagrams per send in the merged phase. */
+    static final int RUN = UdpSegmentSender.MAX_SEGMENTS;
     private static final String BACKEND = Lab.backendNamespace(1);
     private static final String CLIENT = Lab.clientNamespace(1);
     /** The backend's own address on the lab's backend subnet: kernel forwarding's target. */
@@ -89,24 +107,13 @@ public final class PacketBench {
                     try {
                         NetNamespace.call(BACKEND, () -> {
                             // It waits while nothing comes (a sink that spins takes a core from the paths it
-                            // measures on a small machine) and then takes all that came before it waits again.
-                            try (DatagramChannel ch = DatagramChannel.open(); Selector selector = Selector.open()) {
-                                ch.setOption(StandardSocketOptions.SO_RCVBUF, 8 << 20);
-                                ch.bind(new InetSocketAddress(Lab.UDP_PORT));
-                                ch.configureBlocking(false);
-                                ch.register(selector, SelectionKey.OP_READ);
+                            // measures on a small machine), and takes a run of one flow's datagrams in one receive
+                            // where the kernel kept them together (UDP GRO), so that it does not bound the paths.
+                            try (Arena arena = Arena.ofConfined();
+                                 UdpSegmentReceiver r = new UdpSegmentReceiver(arena, Lab.UDP_PORT, 200)) {
                                 sinkReady.complete(null);
-                                ByteBuffer buf = ByteBuffer.allocateDirect(2048);
                                 while (!stop.get()) {
-                                    selector.select(200);
-                                    selector.selectedKeys().clear();
-                                    long n = 0;
-                                    buf.clear();
-                                    while (ch.receive(buf) != null) {
-                                        n++;
-                                        buf.clear();
-                                    }
-                                    received.addAndGet(n);
+                                    received.addAndGet(r.receive());
                                 }
                             }
                             return null;
@@ -146,30 +153,43 @@ public final class PacketBench {
     /** @param lab the lab whose node 1 is on the path (its counters are read), or null for the kernel path */
     private Result measure(String name, String target, String tcpTarget, AtomicLong received, AtomicLong tcpBytes,
                            long nodePid, Lab lab) throws Exception {
-        // Warm up (JIT, ARP, flow caches), then measure.
-        blast(target, Math.min(2, seconds));
+        Phase single = phase(target, false, received, nodePid, lab);
+        double[] c1 = counters(lab);
+        double gbit = bulk(tcpTarget, tcpBytes);
+        double[] c2 = counters(lab);
+        Phase merged = phase(target, true, received, nodePid, lab);
+        return new Result(name, single.sent(), single.delivered(), single.seconds(), single.deliveredPps(),
+            single.cpuNanosPerPacket(), single.share(), gbit, share(c1, c2, 1, 0), merged);
+    }
+
+    /**
+     * Warms up (JIT, ARP, flow caches), then sends small UDP packets one by one or in runs ({@code merged}) for the
+     * measurement's length and counts what the sink received; the share is of the node's forwarded UDP packets, those
+     * it sent by UDP GSO (one by one) or read as super-packets (merged).
+     */
+    private Phase phase(String target, boolean merged, AtomicLong received, long nodePid, Lab lab) throws Exception {
+        blast(target, Math.min(2, seconds), merged);
         Thread.sleep(300);
         long before = received.get();
         long cpuBefore = nodePid > 0 ? cpuNanos(nodePid) : 0;
         double[] c0 = counters(lab);
         long t0 = System.nanoTime();
-        long sent = blast(target, seconds);
+        long sent = blast(target, seconds, merged);
         double secs = (System.nanoTime() - t0) / 1e9;
         Thread.sleep(500);   // let queues drain into the sink
         long delivered = received.get() - before;
         // NaN: not measured (no node on the kernel path)
         double cpu = nodePid > 0 && delivered > 0 ? (cpuNanos(nodePid) - cpuBefore) / (double) delivered : Double.NaN;
-        double[] c1 = counters(lab);
-        double gbit = bulk(tcpTarget, tcpBytes);
-        double[] c2 = counters(lab);
-        return new Result(name, sent, delivered, secs, delivered / secs, cpu, share(c0, c1, 2, 3), gbit,
-            share(c1, c2, 1, 0));
+        return new Phase(sent, delivered, secs, delivered / secs, cpu, share(c0, counters(lab), 2, merged ? 4 : 3));
     }
 
-    /** Node 1's counters: bulk forwarded, bulk segments of super-packets, UDP forwarded, UDP sent by GSO. */
+    /**
+     * Node 1's counters: bulk forwarded, bulk segments of super-packets, UDP forwarded, UDP sent by GSO, UDP segments
+     * of super-packets.
+     */
     private static double[] counters(Lab lab) throws Exception {
         return lab == null ? null : new double[] {lab.metricSum(1, FORWARDED), lab.metricSum(1, SEGMENTS),
-            lab.metricSum(1, UDP_FORWARDED), lab.metricSum(1, GSO_PACKETS)};
+            lab.metricSum(1, UDP_FORWARDED), lab.metricSum(1, GSO_PACKETS), lab.metricSum(1, UDP_SEGMENTS)};
     }
 
     /** Between two readings, counter {@code part} as a share of counter {@code whole}; NaN without a node. */
@@ -233,30 +253,57 @@ public final class PacketBench {
         }
     }
 
-    /** Sends small UDP datagrams from the client namespace for {@code secs} seconds (and at most MAX_PACKETS). */
-    private long blast(String target, int secs) throws Exception {
-        return NetNamespace.call(CLIENT, () -> {
-            try (DatagramChannel ch = DatagramChannel.open()) {
-                ch.setOption(StandardSocketOptions.SO_SNDBUF, 8 << 20);
-                ch.connect(new InetSocketAddress(target, Lab.UDP_PORT));
-                ByteBuffer buf = ByteBuffer.allocateDirect(payload);
-                long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(secs);
-                long n = 0;
-                while (n < MAX_PACKETS) {
-                    if ((n & 1023) == 0 && System.nanoTime() >= end) {
-                        break;   // read the clock once per 1024 packets
-                    }
-                    buf.clear();
-                    try {
-                        ch.write(buf);
-                        n++;
-                    } catch (IOException e) {
-                        Thread.onSpinWait();   // ENOBUFS under load: count only what left
-                    }
+    /**
+     * Sends small UDP datagrams from the client namespace for {@code secs} seconds (and at most MAX_PACKETS): one per
+     * send, or {@code merged} in runs of {@link #RUN} per send (UDP segmentation). Returns the datagrams that left.
+     */
+    private long blast(String target, int secs, boolean merged) throws Exception {
+        return NetNamespace.call(CLIENT, () -> merged ? blastRuns(target, secs) : blastOneByOne(target, secs));
+    }
+
+    private long blastOneByOne(String target, int secs) throws IOException {
+        try (DatagramChannel ch = DatagramChannel.open()) {
+            ch.setOption(StandardSocketOptions.SO_SNDBUF, 8 << 20);
+            ch.connect(new InetSocketAddress(target, Lab.UDP_PORT));
+            ByteBuffer buf = ByteBuffer.allocateDirect(payload);
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(secs);
+            long n = 0;
+            while (n < MAX_PACKETS) {
+                if ((n & 1023) == 0 && System.nanoTime() >= end) {
+                    break;   // read the clock once per 1024 packets
                 }
-                return n;
+                buf.clear();
+                try {
+                    ch.write(buf);
+                    n++;
+                } catch (IOException e) {
+                    Thread.onSpinWait();   // ENOBUFS under load: count only what left
+                }
             }
-        });
+            return n;
+        }
+    }
+
+    private long blastRuns(String target, int secs) throws IOException {
+        int perRun = Math.min(RUN, UdpSegmentSender.MAX_PAYLOAD / payload);
+        InetSocketAddress to = new InetSocketAddress(target, Lab.UDP_PORT);
+        try (Arena arena = Arena.ofConfined(); UdpSegmentSender sender = new UdpSegmentSender(arena, payload)) {
+            MemorySegment run = arena.allocate((long) perRun * payload);
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(secs);
+            long n = 0;
+            long sends = 0;
+            while (n < MAX_PACKETS) {
+                if ((sends++ & 63) == 0 && System.nanoTime() >= end) {
+                    break;
+                }
+                if (sender.send(run, to)) {
+                    n += perRun;
+                } else {
+                    Thread.onSpinWait();   // no room under load: count only what left
+                }
+            }
+            return n;
+        }
     }
 
     /** utime + stime of a process, in nanoseconds (USER_HZ 100). */

@@ -16,8 +16,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code l4mesh bench packet} end to end, short: the lab (router, one node in packet mode, one backend, one client)
- * carries small UDP packets and one bulk TCP transfer by kernel forwarding and through the node, two rounds each. It
- * holds that packets and TCP bytes arrive on both paths in every round, that the node's CPU per packet is measured and the machine printed; how fast is the
+ * carries small UDP packets, one bulk TCP transfer and small UDP packets sent in runs (UDP segmentation) by kernel
+ * forwarding and through the node, two rounds each. It holds that packets and TCP bytes arrive on both paths in every
+ * round, that the node reads the runs as UDP super-packets, that the node's CPU per packet is measured and the machine printed; how fast is the
  * benchmark's business, not this test's. Root and BIRD 2 only (skipped with the reason elsewhere).
  */
 @Tag("slow")
@@ -50,7 +51,25 @@ class PacketBenchTest {
         assertTrue(root.get("l4mesh").get("bulkTcpOffloadedShare").get("median").asDouble() > 0.5, root.toString());
         // and a stream of small packets of one flow leaves in UDP GSO sends
         assertTrue(root.get("l4mesh").get("udpGsoShare").get("median").asDouble() > 0.5, root.toString());
+        for (String path : new String[] {"kernel", "l4mesh"}) {
+            JsonNode merged = root.get(path).get("merged");
+            assertTrue(merged.get("deliveredPps").get("min").asDouble() > 0, path + " delivered no run: " + merged);
+            assertTrue(merged.get("delivered").asLong() <= merged.get("sent").asLong(), merged.toString());
+        }
+        // runs sent with UDP segmentation reach the node's TUN device whole (Linux 6.2 and later) and it cuts them
+        if (kernelAtLeast(6, 2)) {
+            assertTrue(root.get("l4mesh").get("merged").get("superPacketShare").get("median").asDouble() > 0.5,
+                root.toString());
+        }
         assertTrue(root.get("l4meshToKernel").asDouble() > 0, root.toString());
+        assertTrue(root.get("mergedL4meshToKernel").asDouble() > 0, root.toString());
         assertTrue(!Files.exists(Path.of("/run/netns/l4lab-r")), "the lab is taken down afterwards");
+    }
+
+    private static boolean kernelAtLeast(int major, int minor) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)\\.(\\d+).*")
+            .matcher(System.getProperty("os.version"));
+        return m.matches() && (Integer.parseInt(m.group(1)) > major
+            || Integer.parseInt(m.group(1)) == major && Integer.parseInt(m.group(2)) >= minor);
     }
 }
