@@ -76,6 +76,8 @@ public final class PacketForwarder implements Runnable {
     private long lastSweepNanos = System.nanoTime();
     /** The clock read once per packet (or per idle poll): nanoseconds, and the flow tables' seconds. */
     private long nowNanos;
+    /** The flow hash of the packet {@link #forward} last sent on (its datagrams' outer source port). */
+    private long forwardedHash;
     /** Inner bytes of the packets in the pending batch. */
     private long batchBytes;
     private int nowSeconds;
@@ -220,10 +222,19 @@ public final class PacketForwarder implements Runnable {
         MemorySegment whole = inners[BATCH];
         counters.superPackets.increment();
         counters.segments.add(count);
+        // A UDP super-packet is one flow's datagrams: once the first is placed, the others go where it went (TCP's
+        // segments are placed one by one, since the last may carry the FIN that changes the flow's state).
+        BackendRuntime same = null;
         for (int k = 0; k < count; k++) {
             int free = batch4.size() + batch6.size();
             int length = Offload.segment(whole, n, gso, size, k, inners[free]);
-            forward(bufs[free], fromUdp[free], inners[free], length, parser, batch4, batch6);
+            if (same != null) {
+                counters.received.increment();
+                encapsulate(same, forwardedHash, bufs[free], fromUdp[free], length, batch4, batch6);
+            } else {
+                BackendRuntime b = forward(bufs[free], fromUdp[free], inners[free], length, parser, batch4, batch6);
+                same = gso == Offload.GSO_UDP_L4 ? b : null;
+            }
             if (batch4.size() + batch6.size() == BATCH) {
                 flush(batch4, batch6);
             }
@@ -352,8 +363,13 @@ public final class PacketForwarder implements Runnable {
             first.get(PacketParser.U16, 22) & 0xFFFF);
     }
 
-    private void forward(MemorySegment buf, MemorySegment fromUdp, MemorySegment inner, int n, PacketParser parser,
-                         SendBatch batch4, SendBatch batch6) {
+    /**
+     * Parses and places one packet and adds it, encapsulated, to the batch.
+     *
+     * @return the backend it goes to, or null if it was dropped (counted)
+     */
+    private BackendRuntime forward(MemorySegment buf, MemorySegment fromUdp, MemorySegment inner, int n,
+                                   PacketParser parser, SendBatch batch4, SendBatch batch6) {
         counters.received.increment();
         PacketParser.Verdict verdict = parser.parse(inner, n);
         switch (verdict) {
@@ -362,20 +378,20 @@ public final class PacketForwarder implements Runnable {
             case IP_OPTIONS -> counters.ipOptions.increment();
             case FRAGMENT -> {
                 counters.fragments.increment();
-                return;
+                return null;
             }
             case UNSUPPORTED -> {
                 counters.unsupported.increment();
-                return;
+                return null;
             }
             default -> {
                 counters.malformed.increment();
-                return;
+                return null;
             }
         }
         if (parser.protocol() != protocol || vipPort != 0 && parser.dstPort() != vipPort) {
             counters.unsupported.increment();   // not this VIP's service
-            return;
+            return null;
         }
         long hash = parser.flowHash(seed);
         RoutingSnapshot s = pool.get().snapshot();
@@ -390,7 +406,7 @@ public final class PacketForwarder implements Runnable {
         }
         if (idx == MaglevTable.NO_BACKEND) {
             counters.noBackend.increment();
-            return;
+            return null;
         }
         BackendRuntime b = s.backendAt(idx);
         boolean v6 = b.isIpv6();
@@ -398,18 +414,30 @@ public final class PacketForwarder implements Runnable {
         if (n + overhead > mtu) {
             counters.tooBig.increment();
             tooBig(inner, n, parser, overhead);
-            return;
+            return null;
         }
+        forwardedHash = hash;
+        return encapsulate(b, hash, buf, fromUdp, n, batch4, batch6) ? b : null;
+    }
+
+    /**
+     * Puts the encapsulation in front of the packet in {@code buf} and adds it to the batch for {@code b}.
+     *
+     * @return false if the node cannot reach the backend's address family (counted)
+     */
+    private boolean encapsulate(BackendRuntime b, long hash, MemorySegment buf, MemorySegment fromUdp, int n,
+                                SendBatch batch4, SendBatch batch6) {
         // room is guaranteed: both batches are flushed when together they fill the buffers
-        if (!v6 && b.ipv4() != 0) {
+        if (!b.isIpv6() && b.ipv4() != 0) {
             batch4.add(buf, encap.encapsulate(buf, n, b.ipv4(), hash), b.ipv4());
-        } else if (v6 && raw6 != null) {
+        } else if (b.isIpv6() && raw6 != null) {
             batch6.add(fromUdp, encap.encapsulate6(fromUdp, n, hash), b.ipv6Hi(), b.ipv6Lo());
         } else {
             counters.unsupported.increment();   // no IPv6 on this host, or an address the node could not resolve
-            return;
+            return false;
         }
         batchBytes += n;
+        return true;
     }
 
     /**

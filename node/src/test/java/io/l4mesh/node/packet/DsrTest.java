@@ -49,13 +49,18 @@ class DsrTest {
     private final List<String> namespaces = new ArrayList<>();
 
     private String ns(String role) throws Exception {
+        return ns(namespaces, role);
+    }
+
+    /** Makes a namespace for {@code role} and adds its name to {@code made} (for the caller to delete). */
+    static String ns(List<String> made, String role) throws Exception {
         String name = "l4m" + role + ProcessHandle.current().pid();
         TunTest.ip("netns", "add", name);
-        namespaces.add(name);
+        made.add(name);
         return name;
     }
 
-    private static void sh(String ns, String command) throws Exception {
+    static void sh(String ns, String command) throws Exception {
         Process p = new ProcessBuilder("ip", "netns", "exec", ns, "sh", "-c", command).redirectErrorStream(true)
             .start();
         String out = new String(p.getInputStream().readAllBytes());
@@ -281,13 +286,13 @@ class DsrTest {
         }
     }
 
-    private static Process inNamespace(String ns, Path log, List<String> args) throws Exception {
+    static Process inNamespace(String ns, Path log, List<String> args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns));
         cmd.addAll(io.l4mesh.node.cli.L4meshCli.childCommand(List.of(), args));
         return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     }
 
-    private static void awaitLine(Path log, String text, Process p) throws Exception {
+    static void awaitLine(Path log, String text, Process p) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (!Files.exists(log) || !Files.readString(log).contains(text)) {
             assertTrue(p.isAlive(), "process ended: " + (Files.exists(log) ? Files.readString(log) : ""));
@@ -297,7 +302,7 @@ class DsrTest {
     }
 
     /** A plain HTTP GET on a socket made by the calling thread (so inside its namespace). */
-    private static String httpGet(String host, int port, String path) throws Exception {
+    static String httpGet(String host, int port, String path) throws Exception {
         try (Socket s = new Socket(host, port)) {
             s.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
                 .getBytes());
@@ -346,9 +351,17 @@ class DsrTest {
     }
 
     private String[] topology(int fabricMtu) throws Exception {
-        String c = ns("c");
-        String n = ns("n");
-        String b = ns("b");
+        return topology(namespaces, fabricMtu);
+    }
+
+    /**
+     * Client, node and backend namespaces (added to {@code made}): 198.18.10.2 -- 198.18.10.1 node 198.18.20.1 --
+     * 198.18.20.2, the client routing the VIP to the node, the fabric's MTU {@code fabricMtu}.
+     */
+    static String[] topology(List<String> made, int fabricMtu) throws Exception {
+        String c = ns(made, "c");
+        String n = ns(made, "n");
+        String b = ns(made, "b");
         String suffix = c.substring(4);
         TunTest.ip("link", "add", "l4c" + suffix, "netns", c, "type", "veth", "peer", "name", "l4n" + suffix,
             "netns", n);
