@@ -48,8 +48,6 @@ import java.lang.foreign.MemorySegment;
 public final class PacketForwarder implements Runnable {
     /** Packets sent together in one {@code sendmmsg}. */
     static final int BATCH = 32;
-    /** Where the UDP payload starts in an encapsulated IPv4 packet (after the outer IPv4 and UDP headers). */
-    private static final int UDP_PAYLOAD = 28;
     private final Tun tun;
     private final RawIpv4Socket raw;
     /** Null when this host cannot open one (no IPv6): IPv6 backends are then counted as unsupported. */
@@ -196,7 +194,8 @@ public final class PacketForwarder implements Runnable {
     /**
      * A read from a TUN device with offloads ({@link Offload}): a whole packet goes on as read (its checksum
      * finished first if the sender left it begun); a TCP or UDP super-packet moves to the spare buffer and is cut
-     * into segments in the batch's free slots, each forwarded as if it had been read alone.
+     * into segments in the batch's free slots, each forwarded as if it had been read alone (a UDP super-packet's
+     * datagrams, one flow, go where its first went).
      */
     private void offloaded(int slot, int n, PacketParser parser, SendBatch batch4, SendBatch batch6) {
         MemorySegment header = reads[slot];
@@ -300,13 +299,13 @@ public final class PacketForwarder implements Runnable {
             int start = 0;
             int i = 0;
             while (i < n) {
-                int j = runEnd(b, i, n);
+                int j = UdpGso.runEnd(b, i, n);
                 int fd = j - i >= 2 ? gso.socketFor(b.packet(i).get(PacketParser.U16, 20) & 0xFFFF, j - i) : -1;
                 if (fd >= 0) {
                     if (start < i) {
                         failed += raw.sendBatch(b, start, i);
                     }
-                    if (sendRun(b, i, j, fd)) {
+                    if (gso.sendRun(b, i, j, fd)) {
                         counters.gsoSends.increment();
                         counters.gsoPackets.add(j - i);
                     } else {
@@ -323,44 +322,6 @@ public final class PacketForwarder implements Runnable {
             b.clear();
         }
         return failed;
-    }
-
-    /** The end of the run of packets that can go in one UDP GSO send with the one at {@code i}. */
-    private static int runEnd(SendBatch b, int i, int n) {
-        MemorySegment first = b.packet(i);
-        int length = b.length(i);
-        int dst = first.get(PacketParser.U32, 16);
-        int ports = first.get(PacketParser.U32, 20);
-        int total = length - UDP_PAYLOAD;
-        int j = i + 1;
-        while (j < n && j - i < UdpGso.MAX_SEGMENTS) {
-            MemorySegment p = b.packet(j);
-            int l = b.length(j);
-            if (p.get(PacketParser.U32, 16) != dst || p.get(PacketParser.U32, 20) != ports || l > length
-                || total + l - UDP_PAYLOAD > UdpGso.MAX_PAYLOAD) {
-                break;
-            }
-            total += l - UDP_PAYLOAD;
-            j++;
-            if (l < length) {
-                break;          // only the last may be shorter
-            }
-        }
-        return j;
-    }
-
-    /** Copies the run's UDP payloads together and sends them in one UDP GSO send. */
-    private boolean sendRun(SendBatch b, int i, int j, int fd) {
-        MemorySegment out = gso.payload();
-        int length = 0;
-        for (int k = i; k < j; k++) {
-            int l = b.length(k) - UDP_PAYLOAD;
-            MemorySegment.copy(b.packet(k), UDP_PAYLOAD, out, length, l);
-            length += l;
-        }
-        MemorySegment first = b.packet(i);
-        return gso.send(fd, length, b.length(i) - UDP_PAYLOAD, first.get(PacketParser.U32, 16),
-            first.get(PacketParser.U16, 22) & 0xFFFF);
     }
 
     /**

@@ -36,6 +36,8 @@ final class UdpGso implements AutoCloseable {
     /** The shortest run for which a socket is bound (a cached one serves runs of two and more). */
     static final int MIN_RUN_TO_BIND = 4;
     private static final int MSGHDR_SIZE = 56;
+    /** Where the UDP payload starts in an encapsulated IPv4 packet (after the outer IPv4 and UDP headers). */
+    private static final int UDP_PAYLOAD = 28;
     private static final int CMSG_SPACE = 24;
 
     private final Arena arena = Arena.ofShared();
@@ -135,6 +137,44 @@ final class UdpGso implements AutoCloseable {
         } catch (Throwable t) {
             return false;
         }
+    }
+
+    /** The end of the run of packets in the batch that can go in one UDP GSO send with the one at {@code i}. */
+    static int runEnd(SendBatch b, int i, int n) {
+        MemorySegment first = b.packet(i);
+        int length = b.length(i);
+        int dst = first.get(PacketParser.U32, 16);
+        int ports = first.get(PacketParser.U32, 20);
+        int total = length - UDP_PAYLOAD;
+        int j = i + 1;
+        while (j < n && j - i < MAX_SEGMENTS) {
+            MemorySegment p = b.packet(j);
+            int l = b.length(j);
+            if (p.get(PacketParser.U32, 16) != dst || p.get(PacketParser.U32, 20) != ports || l > length
+                || total + l - UDP_PAYLOAD > MAX_PAYLOAD) {
+                break;
+            }
+            total += l - UDP_PAYLOAD;
+            j++;
+            if (l < length) {
+                break;          // only the last may be shorter
+            }
+        }
+        return j;
+    }
+
+    /** Copies the run's UDP payloads together and sends them in one UDP GSO send. */
+    boolean sendRun(SendBatch b, int i, int j, int fd) {
+        MemorySegment out = payload;
+        int length = 0;
+        for (int k = i; k < j; k++) {
+            int l = b.length(k) - UDP_PAYLOAD;
+            MemorySegment.copy(b.packet(k), UDP_PAYLOAD, out, length, l);
+            length += l;
+        }
+        MemorySegment first = b.packet(i);
+        return send(fd, length, b.length(i) - UDP_PAYLOAD, first.get(PacketParser.U32, 16),
+            first.get(PacketParser.U16, 22) & 0xFFFF);
     }
 
     private int open(int port) {
